@@ -1,0 +1,32 @@
+# Decides whether the CUDA backend is built (KILN_CUDA = AUTO/ON/OFF) and, if
+# so, enables the CUDA language and finds cuBLAS, cuDNN and NCCL.
+set(KILN_WITH_CUDA OFF)
+if(NOT KILN_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(KILN_WITH_CUDA ON)
+  elseif(KILN_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "KILN_CUDA=ON but no CUDA compiler (nvcc) was found")
+  else()
+    message(STATUS "kiln: nvcc not found, building without the CUDA backend")
+  endif()
+endif()
+
+if(KILN_WITH_CUDA)
+  # 'native' fails on machines with no GPU, so the default is explicit:
+  # sm_90 (H100/H200). Override with -DCMAKE_CUDA_ARCHITECTURES=...
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES 90)
+  endif()
+  enable_language(CUDA)
+  set(CMAKE_CUDA_STANDARD 17)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  find_package(CUDAToolkit REQUIRED)
+  find_package(CUDNN REQUIRED)
+  find_package(NCCL REQUIRED)
+  message(STATUS "kiln: CUDA backend ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, archs ${CMAKE_CUDA_ARCHITECTURES})")
+endif()

@@ -1,0 +1,197 @@
+// kiln::Tensor: a reference-counted handle to shaped, strided data on a device,
+// with autograd metadata. Copying a Tensor copies the handle, not the data.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "kiln/core/device.h"
+#include "kiln/core/dtype.h"
+#include "kiln/core/error.h"
+#include "kiln/core/scalar.h"
+#include "kiln/core/tensor_options.h"
+
+namespace kiln {
+
+using Shape = std::vector<int64_t>;
+std::string shape_str(const Shape& s);  // "[2, 3]"
+
+namespace detail {
+struct TensorImpl;
+}
+namespace autograd {
+class Node;
+}
+
+class Tensor {
+ public:
+  Tensor() = default;  // undefined: defined() is false
+  explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // --- metadata -----------------------------------------------------------
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& sizes() const;
+  const Shape& shape() const { return sizes(); }
+  const Shape& strides() const;
+  int64_t size(int64_t dim) const;    // negative dims count from the end
+  int64_t stride(int64_t dim) const;
+  int64_t dim() const;
+  int64_t numel() const;
+  int64_t storage_offset() const;
+  DType dtype() const;
+  DType scalar_type() const { return dtype(); }
+  Device device() const;
+  bool is_cuda() const { return device().is_cuda(); }
+  bool is_floating_point() const { return is_floating(dtype()); }
+  bool is_contiguous() const;
+  size_t element_size() const { return kiln::element_size(dtype()); }
+  TensorOptions options() const;
+  std::string str() const;  // the printed form
+  bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
+  bool shares_storage(const Tensor& o) const;
+
+  // --- data access (CPU) ----------------------------------------------------
+  template <class T> T* data_ptr() const {
+    KILN_CHECK(dtype_of_v<T> == dtype(), DTypeError, "data_ptr: requested ", dtype_name(dtype_of_v<T>),
+               " but tensor is ", dtype_name(dtype()));
+    return static_cast<T*>(raw_data_ptr());
+  }
+  void* raw_data_ptr() const;  // address of element 0 (storage + offset)
+  // The value of a one-element tensor, converted to T (copies from GPU).
+  template <class T> T item() const { return item_scalar().to<T>(); }
+  Scalar item_scalar() const;
+  // Element at an index, for tests and small programs (copies from GPU).
+  template <class T> T at(const Shape& index) const { return at_scalar(index).to<T>(); }
+  Scalar at_scalar(const Shape& index) const;
+  // Contents as a flat std::vector<T> in logical (row-major) order.
+  template <class T> std::vector<T> to_vector() const;
+
+  // --- views (share storage) -----------------------------------------------
+  Tensor view(const Shape& shape) const;
+  Tensor reshape(const Shape& shape) const;
+  Tensor permute(const Shape& dims) const;
+  Tensor transpose(int64_t d0, int64_t d1) const;
+  Tensor t() const;  // 2-D transpose
+  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+  Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1) const;
+  Tensor select(int64_t dim, int64_t index) const;
+  Tensor operator[](int64_t index) const { return select(0, index); }
+  Tensor expand(const Shape& shape) const;
+  Tensor expand_as(const Tensor& other) const { return expand(other.sizes()); }
+  Tensor squeeze() const;
+  Tensor squeeze(int64_t dim) const;
+  Tensor unsqueeze(int64_t dim) const;
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+  Tensor as_strided(const Shape& sizes, const Shape& strides, std::optional<int64_t> offset = std::nullopt) const;
+
+  // --- copies and conversion -----------------------------------------------
+  Tensor contiguous() const;
+  Tensor clone() const;
+  Tensor to(DType dtype) const;
+  Tensor to(Device device, bool non_blocking = false) const;
+  Tensor to(const char* device) const { return to(Device(device)); }
+  Tensor to(const TensorOptions& opts) const;
+  Tensor cpu() const { return to(Device(kCPU)); }
+  Tensor cuda() const { return to(Device(kCUDA, 0)); }
+  Tensor detach() const;  // same data, no history
+
+  // --- in place --------------------------------------------------------------
+  Tensor& zero_();
+  Tensor& fill_(const Scalar& value);
+  Tensor& copy_(const Tensor& src);
+  Tensor& add_(const Tensor& other, const Scalar& alpha = 1);
+  Tensor& add_(const Scalar& other);
+  Tensor& sub_(const Tensor& other, const Scalar& alpha = 1);
+  Tensor& sub_(const Scalar& other);
+  Tensor& mul_(const Tensor& other);
+  Tensor& mul_(const Scalar& other);
+  Tensor& div_(const Tensor& other);
+  Tensor& div_(const Scalar& other);
+  Tensor& clamp_(std::optional<Scalar> min, std::optional<Scalar> max);
+  Tensor& operator+=(const Tensor& o) { return add_(o); }
+  Tensor& operator+=(const Scalar& o) { return add_(o); }
+  Tensor& operator-=(const Tensor& o) { return sub_(o); }
+  Tensor& operator-=(const Scalar& o) { return sub_(o); }
+  Tensor& operator*=(const Tensor& o) { return mul_(o); }
+  Tensor& operator*=(const Scalar& o) { return mul_(o); }
+  Tensor& operator/=(const Tensor& o) { return div_(o); }
+  Tensor& operator/=(const Scalar& o) { return div_(o); }
+
+  // --- math (methods mirror the free functions in kiln/ops) ------------------
+  Tensor add(const Tensor& o) const;
+  Tensor sub(const Tensor& o) const;
+  Tensor mul(const Tensor& o) const;
+  Tensor div(const Tensor& o) const;
+  Tensor pow(const Scalar& exponent) const;
+  Tensor pow(const Tensor& exponent) const;
+  Tensor neg() const;
+  Tensor abs() const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor rsqrt() const;
+  Tensor tanh() const;
+  Tensor sigmoid() const;
+  Tensor relu() const;
+  Tensor clamp(std::optional<Scalar> min, std::optional<Scalar> max) const;
+  Tensor sum() const;
+  Tensor sum(const Shape& dims, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(const Shape& dims, bool keepdim = false) const;
+  Tensor max() const;
+  Tensor min() const;
+  Tensor argmax(std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;
+  Tensor argmin(std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;
+  Tensor var(const Shape& dims = {}, int64_t correction = 1, bool keepdim = false) const;
+  Tensor std(const Shape& dims = {}, int64_t correction = 1, bool keepdim = false) const;
+  Tensor softmax(int64_t dim) const;
+  Tensor log_softmax(int64_t dim) const;
+  Tensor matmul(const Tensor& o) const;
+  Tensor mm(const Tensor& o) const { return matmul(o); }
+  Tensor index_select(int64_t dim, const Tensor& index) const;
+  Tensor gather(int64_t dim, const Tensor& index) const;
+  Tensor scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const;
+
+  // --- autograd ----------------------------------------------------------------
+  Tensor& requires_grad_(bool requires_grad = true);
+  bool requires_grad() const;
+  bool is_leaf() const;
+  // The accumulated gradient of a leaf (undefined until a backward reaches it).
+  Tensor grad() const;
+  void set_grad(const Tensor& g) const;
+  std::shared_ptr<autograd::Node> grad_fn() const;
+  // Reverse-mode pass from this tensor. A non-scalar needs `gradient`.
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+  // Keep .grad() on a non-leaf too.
+  void retain_grad() const;
+  // fn(grad) runs when this tensor's gradient is computed; returning a defined
+  // tensor replaces the gradient. Returns a handle for remove_hook().
+  size_t register_hook(std::function<Tensor(const Tensor&)> fn) const;
+  size_t register_hook(std::function<void(const Tensor&)> fn) const;
+  void remove_hook(size_t handle) const;
+  // Incremented by every in-place write to this tensor's storage.
+  uint32_t version() const;
+
+  detail::TensorImpl* unsafe_impl() const { return impl_.get(); }
+  const std::shared_ptr<detail::TensorImpl>& impl_ptr() const { return impl_; }
+
+ private:
+  void check_defined(const char* what) const;
+  std::shared_ptr<detail::TensorImpl> impl_;
+};
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  Tensor c = to(Device(kCPU)).to(dtype_of_v<T>).contiguous();
+  const T* p = c.data_ptr<T>();
+  return std::vector<T>(p, p + c.numel());
+}
+
+}  // namespace kiln

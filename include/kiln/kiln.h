@@ -1,0 +1,17 @@
+// The umbrella header: #include <kiln/kiln.h>.
+#pragma once
+#include "kiln/autograd/autograd.h"
+#include "kiln/autograd/gradcheck.h"
+#include "kiln/core/device.h"
+#include "kiln/core/dtype.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/core/grad_mode.h"
+#include "kiln/core/scalar.h"
+#include "kiln/core/tensor.h"
+#include "kiln/cuda.h"
+#include "kiln/ops/factory.h"
+#include "kiln/ops/indexing.h"
+#include "kiln/ops/linalg.h"
+#include "kiln/ops/math.h"
+#include "kiln/ops/reduce.h"

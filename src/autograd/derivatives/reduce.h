@@ -1,0 +1,47 @@
+// Backward formulas of reductions and softmax (src/ops/reduce.cpp, softmax.cpp).
+#pragma once
+#include "autograd/node.h"
+
+namespace kiln::autograd {
+
+// sum over dims: the gradient is broadcast back.
+struct SumBackward : Node {
+  Shape input_sizes;
+  Shape dims;  // reduced dims (wrapped, sorted)
+  bool keepdim = false;
+  std::string name() const override { return "SumBackward"; }
+  std::vector<Tensor> apply(const Tensor& grad) override;
+};
+
+// amax/amin: the gradient is split evenly between the tied extremes.
+struct AmaxAminBackward : Node {
+  SavedTensor input, result;  // result kept with keepdim shape
+  Shape dims;
+  bool keepdim = false;
+  bool is_max = true;
+  std::string name() const override { return is_max ? "AmaxBackward" : "AminBackward"; }
+  std::vector<Tensor> apply(const Tensor& grad) override;
+  void release_saved() override { input.reset(); result.reset(); }
+};
+
+// max/min over one dim with indices: the gradient goes to the chosen index.
+struct MaxMinDimBackward : Node {
+  SavedTensor indices;  // keepdim shape
+  Shape input_sizes;
+  int64_t dim = 0;
+  bool keepdim = false;
+  std::string name() const override { return "MaxMinDimBackward"; }
+  std::vector<Tensor> apply(const Tensor& grad) override;
+  void release_saved() override { indices.reset(); }
+};
+
+struct SoftmaxBackward : Node {
+  SavedTensor result;
+  int64_t dim = 0;
+  bool log = false;
+  std::string name() const override { return log ? "LogSoftmaxBackward" : "SoftmaxBackward"; }
+  std::vector<Tensor> apply(const Tensor& grad) override;
+  void release_saved() override { result.reset(); }
+};
+
+}  // namespace kiln::autograd

@@ -1,0 +1,142 @@
+#include "autograd/node.h"
+
+#include <atomic>
+
+#include "core/tensor_impl.h"
+#include "kiln/core/grad_mode.h"
+#include "kiln/ops/factory.h"
+
+namespace kiln::autograd {
+
+namespace {
+std::atomic<uint64_t> next_sequence_nr{0};
+std::atomic<size_t> next_hook_handle{1};
+}  // namespace
+
+size_t new_hook_handle() { return next_hook_handle++; }
+
+Node::Node() : sequence_nr_(next_sequence_nr++) {}
+
+size_t Node::add_pre_hook(std::function<Tensor(const Tensor&)> hook) {
+  size_t h = new_hook_handle();
+  pre_hooks_.emplace_back(h, std::move(hook));
+  return h;
+}
+
+bool Node::remove_pre_hook(size_t handle) {
+  for (auto it = pre_hooks_.begin(); it != pre_hooks_.end(); ++it) {
+    if (it->first == handle) {
+      pre_hooks_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+Tensor Node::run_pre_hooks(Tensor grad) const {
+  for (const auto& [handle, hook] : pre_hooks_) {
+    Tensor replaced = hook(grad);
+    if (replaced.defined()) grad = replaced;
+  }
+  return grad;
+}
+
+std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
+  Tensor grad = grad_output;
+  if (leaf_->autograd) {
+    for (const auto& [handle, hook] : leaf_->autograd->hooks) {
+      Tensor replaced = hook(grad);
+      if (replaced.defined()) grad = replaced;
+    }
+  }
+  auto& meta = leaf_->meta();
+  NoGradGuard no_grad;
+  if (!meta.grad) {
+    // Always a fresh contiguous buffer: the incoming gradient may be a
+    // broadcast view or alias another tensor, and users write into .grad().
+    meta.grad = grad.contiguous().clone().detach().impl_ptr();
+  } else {
+    Tensor acc(meta.grad);
+    KILN_CHECK(acc.device() == grad.device(), DeviceError, "backward: gradient on ", grad.device(),
+               " cannot accumulate into .grad() on ", acc.device());
+    acc.add_(grad);
+  }
+  return {};
+}
+
+SavedTensor::SavedTensor(const Tensor& t) : was_defined_(t.defined()) {
+  if (!t.defined()) return;
+  data_ = t.detach();
+  version_ = t.version();
+}
+
+Tensor SavedTensor::unpack(const Node& owner) const {
+  KILN_CHECK(!owner.released(), AutogradError, owner.name(),
+             ": trying to backward through the graph a second time (or to use saved tensors after they were "
+             "freed); pass retain_graph=true to the first backward() if you need to");
+  if (!was_defined_) return Tensor();
+  KILN_CHECK(data_.version() == version_, AutogradError, owner.name(),
+             ": a tensor saved for backward (shape ", shape_str(data_.sizes()), ", ", data_.dtype(),
+             ") was modified by an in-place operation after it was saved (version ", version_, " -> ",
+             data_.version(), ")");
+  return data_;
+}
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!GradMode::is_enabled()) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+bool needs_grad(const std::vector<Tensor>& inputs) {
+  if (!GradMode::is_enabled()) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
+  auto& meta = leaf.unsafe_impl()->meta();
+  if (auto existing = meta.grad_accumulator.lock()) return existing;
+  auto acc = std::make_shared<AccumulateGrad>(leaf.impl_ptr());
+  meta.grad_accumulator = acc;
+  return acc;
+}
+
+Edge edge_to(const Tensor& t) {
+  Edge e;
+  if (!t.defined()) return e;
+  e.sizes = t.sizes();
+  e.dtype = t.dtype();
+  e.device = t.device();
+  if (!t.requires_grad()) return e;
+  auto fn = t.grad_fn();
+  e.fn = fn ? fn : grad_accumulator(t);
+  return e;
+}
+
+namespace {
+void attach(Tensor& out, const std::shared_ptr<Node>& node, std::vector<Edge> edges) {
+  node->set_next_edges(std::move(edges));
+  auto& meta = out.unsafe_impl()->meta();
+  meta.requires_grad = true;
+  meta.grad_fn = node;
+}
+}  // namespace
+
+void set_history(Tensor& out, const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs) {
+  std::vector<Edge> edges;
+  edges.reserve(inputs.size());
+  for (const Tensor* t : inputs) edges.push_back(edge_to(*t));
+  attach(out, node, std::move(edges));
+}
+
+void set_history(Tensor& out, const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs) {
+  std::vector<Edge> edges;
+  edges.reserve(inputs.size());
+  for (const Tensor& t : inputs) edges.push_back(edge_to(t));
+  attach(out, node, std::move(edges));
+}
+
+}  // namespace kiln::autograd

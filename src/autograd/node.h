@@ -1,0 +1,104 @@
+// A node of the backward graph: one recorded op. Every op has one output, so
+// a node maps the gradient of its output to the gradients of its inputs.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kiln/core/tensor.h"
+
+namespace kiln::autograd {
+
+class Node;
+
+// Where an input's gradient goes, and what that input looked like (the
+// engine checks every returned gradient against it).
+struct Edge {
+  std::shared_ptr<Node> fn;  // null: the input needs no gradient
+  Shape sizes;
+  DType dtype = kFloat32;
+  Device device;
+};
+
+class Node {
+ public:
+  Node();
+  virtual ~Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  virtual std::string name() const = 0;
+  // Gradients for each input (next_edges order), given the output's gradient.
+  // An undefined tensor means "no gradient" (zero).
+  virtual std::vector<Tensor> apply(const Tensor& grad_output) = 0;
+  // Frees saved tensors after a backward without retain_graph.
+  virtual void release_saved() {}
+
+  const std::vector<Edge>& next_edges() const { return next_edges_; }
+  void set_next_edges(std::vector<Edge> edges) { next_edges_ = std::move(edges); }
+  bool needs_input_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].fn != nullptr; }
+  uint64_t sequence_nr() const { return sequence_nr_; }
+  bool released() const { return released_; }
+  void mark_released() { released_ = true; release_saved(); }
+
+  // Hooks on the gradient flowing into this node (the tensor hooks of its output).
+  size_t add_pre_hook(std::function<Tensor(const Tensor&)> hook);
+  bool remove_pre_hook(size_t handle);
+  Tensor run_pre_hooks(Tensor grad) const;
+
+ private:
+  std::vector<Edge> next_edges_;
+  uint64_t sequence_nr_;
+  bool released_ = false;
+  std::vector<std::pair<size_t, std::function<Tensor(const Tensor&)>>> pre_hooks_;
+};
+
+// The sink of a leaf: adds the incoming gradient into leaf.grad().
+class AccumulateGrad : public Node {
+ public:
+  explicit AccumulateGrad(std::shared_ptr<detail::TensorImpl> leaf) : leaf_(std::move(leaf)) {}
+  std::string name() const override { return "AccumulateGrad"; }
+  std::vector<Tensor> apply(const Tensor& grad_output) override;
+  const std::shared_ptr<detail::TensorImpl>& leaf() const { return leaf_; }
+
+ private:
+  std::shared_ptr<detail::TensorImpl> leaf_;
+};
+
+// A tensor saved for backward. Holds a history-free alias (no reference
+// cycle with the node) and the storage version at save time, so a later
+// in-place write is detected instead of giving a silently wrong gradient.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  explicit SavedTensor(const Tensor& t);
+  // Throws AutogradError if the graph was freed or the tensor was modified in place.
+  Tensor unpack(const Node& owner) const;
+  void reset() { data_ = Tensor(); }
+  bool defined() const { return was_defined_; }
+
+ private:
+  Tensor data_;
+  uint32_t version_ = 0;
+  bool was_defined_ = false;
+};
+
+// --- recording (used by src/ops) ---------------------------------------------
+// True when grad mode is on and any of the tensors requires grad.
+bool needs_grad(std::initializer_list<const Tensor*> inputs);
+bool needs_grad(const std::vector<Tensor>& inputs);
+// Connects node to the inputs and makes it out's grad_fn.
+void set_history(Tensor& out, const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs);
+void set_history(Tensor& out, const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs);
+// The AccumulateGrad node of a leaf that requires grad (created once, cached).
+std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
+// The edge an op's output uses to reach `t` (null fn if t needs no grad).
+Edge edge_to(const Tensor& t);
+
+// Runs the backward pass (src/autograd/engine.cpp).
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, bool retain_graph);
+
+}  // namespace kiln::autograd

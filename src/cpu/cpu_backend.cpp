@@ -1,0 +1,86 @@
+// CPU memory, copies, fills and the backend registry.
+#include "cpu/cpu_backend.h"
+
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "cpu/loops.h"
+
+namespace kiln::cpu {
+
+int64_t omp_threads() { return omp_get_num_threads(); }
+int64_t omp_thread() { return omp_get_thread_num(); }
+
+std::shared_ptr<detail::Storage> CpuBackend::allocate(size_t nbytes, Device device) {
+  // 64-byte alignment suits AVX-512 loads and cache lines.
+  const size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  KILN_CHECK(p != nullptr, Error, "cpu allocator: out of memory allocating ", nbytes, " bytes");
+  return std::make_shared<detail::Storage>(p, nbytes, device, [](void* q) { std::free(q); });
+}
+
+void CpuBackend::copy(const Tensor& src, Tensor& dst) {
+  if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous() && src.sizes() == dst.sizes()) {
+    std::memcpy(dst.raw_data_ptr(), src.raw_data_ptr(), dst.numel() * dst.element_size());
+    return;
+  }
+  visit_dtype(dst.dtype(), [&](auto out_tag) {
+    using TOut = decltype(out_tag);
+    visit_dtype(src.dtype(), [&](auto in_tag) {
+      using TIn = decltype(in_tag);
+      map_elements<TOut, TIn>(dst, {&src}, [](auto v) {
+        if constexpr (std::is_same_v<TOut, bool>) return v != decltype(v)(0);
+        else return static_cast<opmath_t<TOut>>(v);
+      });
+    });
+  });
+}
+
+void CpuBackend::transfer(const Tensor& src, Tensor& dst, bool) {
+  KILN_CHECK(src.device().is_cpu() && dst.device().is_cpu(), DeviceError, "transfer: the cpu backend copies only ",
+             "between cpu tensors, got ", src.device(), " -> ", dst.device());
+  copy(src, dst);
+}
+
+void CpuBackend::fill(Tensor& out, const Scalar& value) {
+  visit_dtype(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T v = value.to<T>();
+    map_elements<T>(out, {}, [v]() { return static_cast<opmath_t<T>>(v); });
+  });
+}
+
+void CpuBackend::arange(Tensor& out, double start, double step) {
+  visit_dtype(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* p = static_cast<T*>(out.raw_data_ptr());
+    for (int64_t i = 0; i < out.numel(); ++i) p[i] = static_cast<T>(static_cast<opmath_t<T>>(start + step * i));
+  });
+}
+
+}  // namespace kiln::cpu
+
+namespace kiln::detail {
+
+Backend& cpu_backend() {
+  static cpu::CpuBackend backend;
+  return backend;
+}
+
+// Provided by src/cuda when kiln is built with CUDA.
+#if KILN_WITH_CUDA
+Backend& cuda_backend(const Device& device);
+#endif
+
+Backend& backend_for(const Device& device) {
+  if (device.is_cpu()) return cpu_backend();
+#if KILN_WITH_CUDA
+  return cuda_backend(device);
+#else
+  throw DeviceError(str_cat("device ", device, ": kiln was built without CUDA (configure with -DKILN_CUDA=ON)"));
+#endif
+}
+
+}  // namespace kiln::detail

@@ -1,0 +1,65 @@
+// The CPU backend: the reference implementation of every primitive.
+#pragma once
+#include "backend/backend.h"
+
+namespace kiln::cpu {
+
+class CpuBackend final : public detail::Backend {
+ public:
+  DeviceType type() const override { return DeviceType::CPU; }
+  std::shared_ptr<detail::Storage> allocate(size_t nbytes, Device device) override;
+  void synchronize(Device) override {}
+  void copy(const Tensor& src, Tensor& dst) override;
+  void transfer(const Tensor& src, Tensor& dst, bool non_blocking) override;
+  void fill(Tensor& out, const Scalar& value) override;
+  void arange(Tensor& out, double start, double step) override;
+  void unary(detail::UnaryOp op, const Tensor& x, Tensor& out, const detail::UnaryParams& params) override;
+  void binary(detail::BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) override;
+  void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) override;
+  void reduce(detail::ReduceOp op, const Tensor& x, const Shape& dims, Tensor& out) override;
+  void arg_reduce(detail::ArgReduceOp op, const Tensor& x, int64_t dim, Tensor& out) override;
+  void softmax_forward(const Tensor& x, int64_t dim, bool log, Tensor& out) override;
+  void softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim, bool log, Tensor& gx) override;
+  void matmul(const Tensor& a, const Tensor& b, Tensor& out) override;
+  void index_select(const Tensor& x, int64_t dim, const Tensor& index, Tensor& out) override;
+  void gather(const Tensor& x, int64_t dim, const Tensor& index, Tensor& out) override;
+  void scatter_add(Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) override;
+  void uniform(Tensor& out, double low, double high, const GeneratorState& state) override;
+  void normal(Tensor& out, double mean, double std, const GeneratorState& state) override;
+  void randint(Tensor& out, int64_t low, int64_t high, const GeneratorState& state) override;
+  void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const detail::Conv2dParams& p,
+                      Tensor& out) override;
+  void conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const detail::Conv2dParams& p,
+                       Tensor& gx, Tensor& gw, Tensor& gb) override;
+  void max_pool2d_forward(const Tensor& x, const detail::Pool2dParams& p, Tensor& out, Tensor& indices) override;
+  void max_pool2d_backward(const Tensor& gy, const Tensor& indices, Tensor& gx) override;
+  void avg_pool2d_forward(const Tensor& x, const detail::Pool2dParams& p, Tensor& out) override;
+  void avg_pool2d_backward(const Tensor& gy, const detail::Pool2dParams& p, Tensor& gx) override;
+  void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                          Tensor& running_var, bool training, double momentum, double eps, Tensor& out,
+                          Tensor& save_mean, Tensor& save_invstd) override;
+  void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
+                           const Tensor& save_invstd, bool training, Tensor& gx, Tensor& gw, Tensor& gb) override;
+  void sgd_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                  const std::vector<Tensor>& momentum_buffers, const detail::SgdHyper& h) override;
+  void adam_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                   const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
+                   const std::vector<Tensor>& max_exp_avg_sqs, const detail::AdamHyper& h) override;
+};
+
+// Dtype visitors narrower than kiln::visit_dtype, so kernels are only
+// instantiated for the types they support.
+template <class Fn>
+decltype(auto) visit_floating(DType t, const char* op, Fn&& fn) {
+  switch (t) {
+    case DType::Float16: return fn(Half{});
+    case DType::BFloat16: return fn(BFloat16{});
+    case DType::Float32: return fn(float{});
+    case DType::Float64: return fn(double{});
+    default: break;
+  }
+  KILN_CHECK(false, DTypeError, op, ": not implemented for ", t, " on cpu");
+  return fn(float{});
+}
+
+}  // namespace kiln::cpu

@@ -1,0 +1,245 @@
+// CPU reductions. The reduced dims are moved innermost, so each output
+// element reduces one (possibly strided) block; outputs are spread over
+// threads, or, for a few large outputs, each block is split across threads.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/loops.h"
+#include "functors/math.h"
+
+namespace kiln::cpu {
+
+using detail::ArgReduceOp;
+using detail::ReduceOp;
+
+namespace {
+
+// Accumulate floats in double (the f64 reference agrees to ~1e-7 even for
+// large sums), integers in int64.
+template <class T> struct acc { using type = std::conditional_t<std::is_floating_point_v<opmath_t<T>>, double, int64_t>; };
+template <> struct acc<bool> { using type = int64_t; };
+
+// The reduced block of one output: sizes and strides (elements), innermost last.
+struct Block {
+  std::vector<int64_t> sizes, strides;
+  int64_t numel = 1;
+};
+
+Block reduced_block(const Tensor& x, const Shape& dims) {
+  Block b;
+  for (int64_t d : dims) {
+    if (x.size(d) == 1) continue;
+    b.sizes.push_back(x.size(d));
+    b.strides.push_back(x.stride(d));
+  }
+  // Innermost = smallest stride gives the best memory order.
+  std::vector<size_t> order(b.sizes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t p, size_t q) { return b.strides[p] > b.strides[q]; });
+  Block s;
+  for (size_t i : order) {
+    s.sizes.push_back(b.sizes[i]);
+    s.strides.push_back(b.strides[i]);
+  }
+  // Merge neighbours that are contiguous with each other.
+  for (size_t i = s.sizes.size(); i-- > 1;) {
+    if (s.strides[i - 1] == s.strides[i] * s.sizes[i]) {
+      s.sizes[i] *= s.sizes[i - 1];
+      s.sizes.erase(s.sizes.begin() + (i - 1));
+      s.strides.erase(s.strides.begin() + (i - 1));
+    }
+  }
+  for (int64_t v : s.sizes) s.numel *= v;
+  return s;
+}
+
+// Visits elements [begin, end) of a block (in block order) starting at p.
+template <class T, class Visit>
+void visit_block(const T* p, const Block& b, int64_t begin, int64_t end, Visit&& visit) {
+  if (b.sizes.empty()) {
+    if (begin < end) visit(p, 1, 1);
+    return;
+  }
+  const int64_t inner = b.sizes.back(), inner_stride = b.strides.back();
+  const int nd = static_cast<int>(b.sizes.size());
+  int64_t i = begin;
+  while (i < end) {
+    int64_t row = i / inner, col = i % inner;
+    const T* q = p + col * inner_stride;
+    for (int d = nd - 2; d >= 0; --d) {
+      q += (row % b.sizes[d]) * b.strides[d];
+      row /= b.sizes[d];
+    }
+    const int64_t n = std::min(inner - col, end - i);
+    visit(q, n, inner_stride);
+    i += n;
+  }
+}
+
+template <class T, class A>
+struct SumOp {
+  A init() const { return A(0); }
+  void row(A& acc, const T* q, int64_t n, int64_t s) const {
+    // Four partial sums let the compiler overlap the adds.
+    A a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      a0 += static_cast<A>(static_cast<opmath_t<T>>(q[(i + 0) * s]));
+      a1 += static_cast<A>(static_cast<opmath_t<T>>(q[(i + 1) * s]));
+      a2 += static_cast<A>(static_cast<opmath_t<T>>(q[(i + 2) * s]));
+      a3 += static_cast<A>(static_cast<opmath_t<T>>(q[(i + 3) * s]));
+    }
+    for (; i < n; ++i) a0 += static_cast<A>(static_cast<opmath_t<T>>(q[i * s]));
+    acc += (a0 + a1) + (a2 + a3);
+  }
+  void combine(A& acc, A other) const { acc += other; }
+};
+
+template <class T, bool IsMax>
+struct ExtremeOp {
+  using V = opmath_t<T>;
+  V init() const {
+    if constexpr (std::is_floating_point_v<V>)
+      return IsMax ? -std::numeric_limits<V>::infinity() : std::numeric_limits<V>::infinity();
+    else
+      return IsMax ? std::numeric_limits<V>::lowest() : std::numeric_limits<V>::max();
+  }
+  static void take(V& acc, V v) {
+    if constexpr (std::is_floating_point_v<V>) {
+      if (v != v || acc != acc) {  // nan wins
+        acc = acc != acc ? acc : v;
+        return;
+      }
+    }
+    if (IsMax ? v > acc : v < acc) acc = v;
+  }
+  void row(V& acc, const T* q, int64_t n, int64_t s) const {
+    for (int64_t i = 0; i < n; ++i) take(acc, static_cast<V>(q[i * s]));
+  }
+  void combine(V& acc, V other) const { take(acc, other); }
+};
+
+template <class T, class Op>
+void run_reduce(const Tensor& x, const Shape& dims, Tensor& out, const Op& op) {
+  using A = decltype(op.init());
+  const Block block = reduced_block(x, dims);
+  // Output index -> input base offset: walk the kept dims.
+  Shape kept_sizes, kept_x_strides, kept_out_strides;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    if (std::find(dims.begin(), dims.end(), d) != dims.end()) continue;
+    kept_sizes.push_back(x.size(d));
+    kept_x_strides.push_back(x.stride(d));
+    kept_out_strides.push_back(out.stride(d));
+  }
+  const int64_t n_out = out.numel();
+  const T* xp = static_cast<const T*>(x.raw_data_ptr());
+  T* op_ = static_cast<T*>(out.raw_data_ptr());
+  auto offsets = [&](int64_t o, int64_t& xoff, int64_t& ooff) {
+    xoff = 0;
+    ooff = 0;
+    for (int64_t d = static_cast<int64_t>(kept_sizes.size()) - 1; d >= 0; --d) {
+      const int64_t idx = o % kept_sizes[d];
+      o /= kept_sizes[d];
+      xoff += idx * kept_x_strides[d];
+      ooff += idx * kept_out_strides[d];
+    }
+  };
+  auto reduce_range = [&](const T* base, int64_t begin, int64_t end) {
+    A acc = op.init();
+    visit_block(base, block, begin, end, [&](const T* q, int64_t n, int64_t s) { op.row(acc, q, n, s); });
+    return acc;
+  };
+  const int64_t total = n_out * block.numel;
+  if (n_out >= omp_get_max_threads() * 4 || total < kParallelGrain) {
+#pragma omp parallel for schedule(static) if (total >= kParallelGrain)
+    for (int64_t o = 0; o < n_out; ++o) {
+      int64_t xoff, ooff;
+      offsets(o, xoff, ooff);
+      op_[ooff] = static_cast<T>(reduce_range(xp + xoff, 0, block.numel));
+    }
+    return;
+  }
+  // Few outputs, long blocks: split each block over the threads.
+  for (int64_t o = 0; o < n_out; ++o) {
+    int64_t xoff, ooff;
+    offsets(o, xoff, ooff);
+    const int nt = omp_get_max_threads();
+    std::vector<A> partial(nt, op.init());
+#pragma omp parallel num_threads(nt)
+    {
+      const int t = omp_get_thread_num(), count = omp_get_num_threads();
+      const int64_t chunk = (block.numel + count - 1) / count;
+      const int64_t b = t * chunk, e = std::min(block.numel, b + chunk);
+      if (b < e) partial[t] = reduce_range(xp + xoff, b, e);
+    }
+    A acc = op.init();
+    for (const A& p : partial) op.combine(acc, p);
+    op_[ooff] = static_cast<T>(acc);
+  }
+}
+
+}  // namespace
+
+void CpuBackend::reduce(ReduceOp op, const Tensor& x, const Shape& dims, Tensor& out) {
+  visit_dtype(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    switch (op) {
+      case ReduceOp::Sum: return run_reduce<T>(x, dims, out, SumOp<T, typename acc<T>::type>{});
+      case ReduceOp::Max: return run_reduce<T>(x, dims, out, ExtremeOp<T, true>{});
+      case ReduceOp::Min: return run_reduce<T>(x, dims, out, ExtremeOp<T, false>{});
+    }
+  });
+}
+
+void CpuBackend::arg_reduce(ArgReduceOp op, const Tensor& x, int64_t dim, Tensor& out) {
+  visit_dtype(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    using V = opmath_t<T>;
+    const int64_t n = x.size(dim), s = x.stride(dim);
+    Shape kept_sizes, kx, ko;
+    for (int64_t d = 0; d < x.dim(); ++d) {
+      if (d == dim) continue;
+      kept_sizes.push_back(x.size(d));
+      kx.push_back(x.stride(d));
+      ko.push_back(out.stride(d));
+    }
+    const T* xp = static_cast<const T*>(x.raw_data_ptr());
+    int64_t* outp = static_cast<int64_t*>(out.raw_data_ptr());
+    const bool is_max = op == ArgReduceOp::ArgMax;
+    const int64_t n_out = out.numel();
+#pragma omp parallel for schedule(static) if (n_out * n >= kParallelGrain)
+    for (int64_t o = 0; o < n_out; ++o) {
+      int64_t rem = o, xoff = 0, ooff = 0;
+      for (int64_t d = static_cast<int64_t>(kept_sizes.size()) - 1; d >= 0; --d) {
+        const int64_t idx = rem % kept_sizes[d];
+        rem /= kept_sizes[d];
+        xoff += idx * kx[d];
+        ooff += idx * ko[d];
+      }
+      int64_t best = 0;
+      V best_v = static_cast<V>(xp[xoff]);
+      for (int64_t i = 1; i < n; ++i) {
+        const V v = static_cast<V>(xp[xoff + i * s]);
+        if constexpr (std::is_floating_point_v<V>) {
+          if (best_v != best_v) break;  // nan is the extreme
+          if (v != v) {
+            best = i;
+            best_v = v;
+            break;
+          }
+        }
+        if (is_max ? v > best_v : v < best_v) {
+          best = i;
+          best_v = v;
+        }
+      }
+      outp[ooff] = best;
+    }
+  });
+}
+
+}  // namespace kiln::cpu

@@ -1,0 +1,15 @@
+// Hands out the CUDA backend for a device, after checking that it exists.
+#include "backend/backend.h"
+#include "kiln/cuda.h"
+
+namespace kiln::detail {
+
+Backend& cuda_backend(const Device& device) {
+  KILN_CHECK(kiln::cuda::is_available(), DeviceError, "device ", device, " is not available: ",
+             kiln::cuda::unavailable_reason());
+  KILN_CHECK(device.index() < kiln::cuda::device_count(), DeviceError, "device ", device, " does not exist (",
+             kiln::cuda::device_count(), " CUDA devices present)");
+  throw DeviceError(str_cat("device ", device, ": the CUDA backend's kernels are not implemented yet"));
+}
+
+}  // namespace kiln::detail
