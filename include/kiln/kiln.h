@@ -8,6 +8,7 @@
 #include "kiln/core/generator.h"
 #include "kiln/core/grad_mode.h"
 #include "kiln/core/scalar.h"
+#include "kiln/core/state_dict.h"
 #include "kiln/core/tensor.h"
 #include "kiln/cuda.h"
 #include "kiln/ops/factory.h"
