@@ -21,6 +21,7 @@ struct Abs {
 struct Sign {
   template <class T> KILN_HD T operator()(T x) const {
     if constexpr (std::is_same_v<T, bool>) return x;
+    else if constexpr (std::is_unsigned_v<T>) return static_cast<T>(T(0) < x);  // never negative
     else return static_cast<T>((T(0) < x) - (x < T(0)));
   }
 };

@@ -60,7 +60,9 @@ Format choose_format(const std::vector<double>& values, bool floating) {
       f.sci = true;
     if (all_int && max_abs > 1e8) f.sci = true;
   }
-  for (double v : values) f.width = std::max<int>(f.width, static_cast<int>(format_value(v, f).size()));
+  // Like PyTorch, the column width comes from the finite values only.
+  for (double v : values)
+    if (std::isfinite(v)) f.width = std::max<int>(f.width, static_cast<int>(format_value(v, f).size()));
   return f;
 }
 
@@ -79,7 +81,7 @@ void print_dim(std::ostream& os, const Tensor& t, const Format& f, int64_t depth
   const std::string sep = t.dim() == 1 ? ", " : ",\n" + std::string(static_cast<size_t>(t.dim() - 1) > 1 ? t.dim() - 2 : 0, '\n') + indent + " ";
   for (int64_t i = 0; i < n; ++i) {
     if (summarize && n > 2 * kEdgeItems && i == kEdgeItems) {
-      os << "..." << sep;
+      os << (t.dim() == 1 ? " ..." : "...") << sep;  // PyTorch pads the 1-D ellipsis
       i = n - kEdgeItems;
     }
     print_item(i);
@@ -127,7 +129,11 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
     print_dim(os, c.to(kFloat64), f, 0, summarize, "       ");
   }
   std::vector<std::string> extras;
-  if (t.numel() == 0 && t.dim() != 1) extras.push_back("size=" + shape_str(t.sizes()));
+  if (t.numel() == 0 && t.dim() != 1) {
+    // PyTorch prints the size as a Python tuple: size=(0, 3).
+    std::string s = shape_str(t.sizes());
+    extras.push_back("size=(" + s.substr(1, s.size() - 2) + ")");
+  }
   if (!t.device().is_cpu()) extras.push_back("device='" + t.device().str() + "'");
   if (t.dtype() != kFloat32 && t.dtype() != kInt64 && t.dtype() != kBool) extras.push_back(std::string("dtype=kiln.") + dtype_name(t.dtype()));
   if (t.grad_fn()) extras.push_back("grad_fn=<" + t.grad_fn()->name() + ">");

@@ -103,10 +103,11 @@ bool Tensor::shares_storage(const Tensor& o) const {
 }
 uint32_t Tensor::version() const { check_defined("version"); return impl_->storage->version; }
 
+// size(d)/stride(d) need a real dim: a 0-dim tensor has none.
 static int64_t wrap_dim_for(const char* op, int64_t dim, int64_t ndim) {
-  const int64_t n = std::max<int64_t>(ndim, 1);
-  KILN_CHECK(dim >= -n && dim < n, IndexError, op, ": dim ", dim, " out of range for a tensor of rank ", ndim);
-  return dim < 0 ? dim + n : dim;
+  KILN_CHECK(dim >= -ndim && dim < ndim, IndexError, op, ": dim ", dim, " out of range for a tensor of rank ", ndim,
+             ndim == 0 ? " (a 0-dim tensor has no dims)" : "");
+  return dim < 0 ? dim + ndim : dim;
 }
 
 int64_t Tensor::size(int64_t d) const { return sizes()[wrap_dim_for("size", d, dim())]; }

@@ -6,9 +6,40 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
+#include <cstddef>
+
+#include "cuda/cuda_check.h"
 #include "kiln/core/device.h"
 
+#ifndef KILN_CUBLAS_CHECK
+#define KILN_CUBLAS_CHECK(expr)                                                                                 \
+  do {                                                                                                          \
+    cublasStatus_t kiln_status_ = (expr);                                                                       \
+    if (kiln_status_ != CUBLAS_STATUS_SUCCESS)                                                                  \
+      throw ::kiln::CudaError(::kiln::detail::str_cat(#expr, " failed: ", cublasGetStatusName(kiln_status_),    \
+                                                      " (", cublasGetStatusString(kiln_status_), ") at ",       \
+                                                      __FILE__, ":", __LINE__));                                \
+  } while (0)
+#endif
+#ifndef KILN_CUDNN_CHECK
+#define KILN_CUDNN_CHECK(expr)                                                                               \
+  do {                                                                                                       \
+    cudnnStatus_t kiln_status_ = (expr);                                                                     \
+    if (kiln_status_ != CUDNN_STATUS_SUCCESS)                                                                \
+      throw ::kiln::CudaError(::kiln::detail::str_cat(#expr, " failed: ", cudnnGetErrorString(kiln_status_), \
+                                                      " at ", __FILE__, ":", __LINE__));                     \
+  } while (0)
+#endif
+
 namespace kiln::cuda {
+
+class CachingAllocator;
+class PinnedHostPool;
+
+// The device this thread's CUDA calls go to (cudaGetDevice).
+int current_device();
+// -1 means the current device; otherwise checks 0 <= device < device_count().
+int resolve_device(int device, const char* op);
 
 // Makes `device` current on this thread (cudaSetDevice) for the guard's life.
 class DeviceGuard {
@@ -27,9 +58,26 @@ class DeviceGuard {
 cudaStream_t current_stream(int device);
 void set_current_stream(int device, cudaStream_t stream);
 
-// Handles bound to (device, current stream), created once and cached.
+// Handles created once per (thread, device) and cached; cublas_handle and
+// cudnn_handle set the current stream on every call. cuBLASLt takes the
+// stream per matmul call.
 cublasHandle_t cublas_handle(int device);
 cublasLtHandle_t cublaslt_handle(int device);
 cudnnHandle_t cudnn_handle(int device);
+
+// Scratch memory for cublasLtMatmul on (device, current stream), from the
+// caching allocator, kept for the process's life. kCublasLtWorkspaceBytes
+// is what Hopper's fastest kernels ask for.
+constexpr size_t kCublasLtWorkspaceBytes = 32u << 20;
+void* cublaslt_workspace(int device);
+// Frees what is kept per (device, stream) when a kiln-created stream goes.
+void release_stream_resources(int device, cudaStream_t stream);
+
+// The caching allocator of a device (created on first use, never destroyed:
+// tensors may outlive static destructors) and the process's pinned host pool.
+CachingAllocator& device_allocator(int device);
+PinnedHostPool& pinned_host_pool();
+// True for page-locked host memory (from the pool or any cudaHostAlloc).
+bool is_pinned_pointer(const void* p);
 
 }  // namespace kiln::cuda

@@ -42,9 +42,9 @@ Tensor Tensor::clone() const {
 Tensor Tensor::to(DType target) const {
   detail::check_defined("to", *this);
   if (target == dtype()) return *this;
-  KILN_CHECK(!requires_grad() || is_floating(target) || !GradMode::is_enabled(), DTypeError, "to: converting ",
-             detail::describe(*this), " which requires grad to ", target,
-             " would cut the graph; detach() first");
+  // Like PyTorch, a conversion to an integer dtype gives a tensor without
+  // history (integers carry no gradient).
+  if (!is_floating(target)) return copy_as(*this, target);
   return record_identity(copy_as(*this, target), *this, "ToDtypeBackward");
 }
 

@@ -49,6 +49,13 @@ Tensor unary_kernel(const char* name, UnaryOp op, const Tensor& x, DType compute
   return out;
 }
 
+// result_type after checking both operands exist, so the error names the op.
+DType checked_result_type(const char* name, const Tensor& a, const Tensor& b) {
+  detail::check_defined(name, a, "first input");
+  detail::check_defined(name, b, "second input");
+  return result_type(a, b);
+}
+
 // Floating ops on integer input compute in float32, like PyTorch.
 DType float_compute(const Tensor& x) { return is_floating(x.dtype()) ? x.dtype() : kFloat32; }
 
@@ -111,8 +118,9 @@ DType result_type(const Tensor& a, const Tensor& b) {
 
 // --- binary arithmetic ------------------------------------------------------------
 Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  checked_result_type("add", a, b);
   if (!(alpha.is_integral() && alpha.to_int() == 1)) return add(a, mul(b, scalar_tensor(alpha, b.options().dtype(detail::result_type(b, alpha)))));
-  const DType compute = result_type(a, b);
+  const DType compute = checked_result_type("add", a, b);
   check_differentiable_dtype("add", compute, a, b);
   Tensor out = binary_kernel("add", BinaryOp::Add, a, b, compute);
   if (autograd::needs_grad({&a, &b})) autograd::set_history(out, binary_node<autograd::AddBackward>(a, b), {&a, &b});
@@ -120,10 +128,11 @@ Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  checked_result_type("sub", a, b);
   KILN_CHECK(a.dtype() != kBool || b.dtype() != kBool, DTypeError, "sub: subtraction of two bool tensors is not ",
              "supported; use logical ops");
   if (!(alpha.is_integral() && alpha.to_int() == 1)) return sub(a, mul(b, scalar_tensor(alpha, b.options().dtype(detail::result_type(b, alpha)))));
-  const DType compute = result_type(a, b);
+  const DType compute = checked_result_type("sub", a, b);
   check_differentiable_dtype("sub", compute, a, b);
   Tensor out = binary_kernel("sub", BinaryOp::Sub, a, b, compute);
   if (autograd::needs_grad({&a, &b})) autograd::set_history(out, binary_node<autograd::SubBackward>(a, b), {&a, &b});
@@ -131,7 +140,7 @@ Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  const DType compute = result_type(a, b);
+  const DType compute = checked_result_type("mul", a, b);
   check_differentiable_dtype("mul", compute, a, b);
   Tensor out = binary_kernel("mul", BinaryOp::Mul, a, b, compute);
   if (autograd::needs_grad({&a, &b})) {
@@ -144,7 +153,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  DType compute = result_type(a, b);
+  DType compute = checked_result_type("div", a, b);
   if (!is_floating(compute)) compute = kFloat32;  // true division
   Tensor out = binary_kernel("div", BinaryOp::Div, a, b, compute);
   if (autograd::needs_grad({&a, &b})) {
@@ -157,7 +166,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor pow(const Tensor& base, const Tensor& exponent) {
-  const DType compute = result_type(base, exponent);
+  const DType compute = checked_result_type("pow", base, exponent);
   check_differentiable_dtype("pow", compute, base, exponent);
   Tensor out = binary_kernel("pow", BinaryOp::Pow, base, exponent, compute);
   if (autograd::needs_grad({&base, &exponent})) {
@@ -192,7 +201,7 @@ Tensor pow(const Scalar& base, const Tensor& exponent) {
 }
 
 static Tensor max_min(const char* name, BinaryOp op, bool is_max, const Tensor& a, const Tensor& b) {
-  const DType compute = result_type(a, b);
+  const DType compute = checked_result_type(name, a, b);
   check_differentiable_dtype(name, compute, a, b);
   Tensor out = binary_kernel(name, op, a, b, compute);
   if (autograd::needs_grad({&a, &b})) {
@@ -214,7 +223,7 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   detail::check_same_device("where", {&condition, &a, &b});
   KILN_CHECK(condition.dtype() == kBool, DTypeError, "where: condition must be bool, got ",
              detail::describe(condition));
-  const DType compute = result_type(a, b);
+  const DType compute = checked_result_type("where", a, b);
   Shape shape = broadcast_shapes(broadcast_shapes(condition.sizes(), a.sizes(), "where"), b.sizes(), "where");
   Tensor out = detail::make_empty(shape, compute, a.device());
   if (out.numel() > 0) {
@@ -301,7 +310,7 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
 
 // --- comparisons ----------------------------------------------------------------------
 static Tensor compare(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
-  return binary_kernel(name, op, a, b, result_type(a, b));
+  return binary_kernel(name, op, a, b, checked_result_type(name, a, b));
 }
 Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", BinaryOp::Eq, a, b); }
 Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", BinaryOp::Ne, a, b); }
@@ -318,7 +327,7 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool e
   // Infinities of the same sign are close; the formula gives nan for them.
   close = detail::logical_or(close, eq(af, bf));
   if (equal_nan) close = detail::logical_or(close, detail::logical_and(ne(af, af), ne(bf, bf)));
-  return amin(close.to(kInt32)).item<int>() == 1 || close.numel() == 0;
+  return close.numel() == 0 || amin(close.to(kInt32)).item<int>() == 1;
 }
 
 bool equal(const Tensor& a, const Tensor& b) {

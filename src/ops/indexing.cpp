@@ -91,6 +91,7 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
 
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
   detail::check_defined("split", x);
+  KILN_CHECK(x.dim() > 0, ShapeError, "split: expects a tensor with at least 1 dim, got a 0-dim tensor");
   KILN_CHECK(split_size > 0, ValueError, "split: split_size must be positive, got ", split_size);
   const int64_t d = detail::wrap_dim("split", dim, x.dim());
   std::vector<Tensor> parts;
@@ -101,6 +102,7 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
 
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   detail::check_defined("chunk", x);
+  KILN_CHECK(x.dim() > 0, ShapeError, "chunk: expects a tensor with at least 1 dim, got a 0-dim tensor");
   KILN_CHECK(chunks > 0, ValueError, "chunk: number of chunks must be positive, got ", chunks);
   const int64_t d = detail::wrap_dim("chunk", dim, x.dim());
   return split(x, std::max<int64_t>((x.size(d) + chunks - 1) / chunks, 1), d);
@@ -112,6 +114,8 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index_in) {
   detail::check_same_device("index_select", {&x, &index});
   KILN_CHECK(index.dim() <= 1, ShapeError, "index_select: index must be 0-D or 1-D, got ", detail::describe(index_in));
   const int64_t d = detail::wrap_dim("index_select", dim, x.dim());
+  KILN_CHECK(x.dim() > 0 || index.numel() == 1, ShapeError, "index_select: a 0-dim input takes exactly one index, got ",
+             index.numel(), " (index ", detail::describe(index_in), ")");
   Tensor xs = x.dim() == 0 ? x.reshape({1}) : x;
   check_index_range("index_select", index, xs.size(d), d);
   Shape out_shape = xs.sizes();
@@ -130,6 +134,11 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index_in) {
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index_in) {
   detail::check_defined("gather", x);
+  if (x.dim() == 0 && index_in.defined() && index_in.dim() == 0) {
+    // A 0-dim gather is the 1-element gather; the backends index dim 0.
+    detail::wrap_dim("gather", dim, 0);
+    return gather(x.reshape({1}), 0, index_in.reshape({1})).reshape({});
+  }
   Tensor index = as_index("gather", index_in);
   detail::check_same_device("gather", {&x, &index});
   const int64_t d = detail::wrap_dim("gather", dim, x.dim());
@@ -154,6 +163,11 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index_in) {
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index_in, const Tensor& src) {
   detail::check_defined("scatter_add", self, "self");
   detail::check_defined("scatter_add", src, "src");
+  if (self.dim() == 0 && index_in.defined() && index_in.dim() == 0 && src.dim() == 0) {
+    // A 0-dim scatter is the 1-element scatter; the backends index dim 0.
+    detail::wrap_dim("scatter_add", dim, 0);
+    return scatter_add(self.reshape({1}), 0, index_in.reshape({1}), src.reshape({1})).reshape({});
+  }
   Tensor index = as_index("scatter_add", index_in);
   detail::check_same_device("scatter_add", {&self, &index, &src});
   KILN_CHECK(self.dtype() == src.dtype(), DTypeError, "scatter_add: self ", detail::describe(self), " and src ",

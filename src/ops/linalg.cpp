@@ -76,7 +76,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     // [..., M, K] @ [K, N] is one [(...*M), K] @ [K, N] product.
     Shape out_shape(a.sizes().begin(), a.sizes().end() - 1);
     out_shape.push_back(n);
-    return matmul(a.reshape({-1, k}), b).view(out_shape);
+    // The row count is explicit: reshape({-1, k}) cannot infer it when k == 0.
+    int64_t rows = 1;
+    for (int64_t i = 0; i + 1 < a.dim(); ++i) rows *= a.size(i);
+    return matmul(a.reshape({rows, k}), b).view(out_shape);
   }
   Shape a_batch(a.sizes().begin(), a.sizes().end() - 2), b_batch(b.sizes().begin(), b.sizes().end() - 2);
   Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
@@ -90,6 +93,33 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape out_shape = batch;
   out_shape.insert(out_shape.end(), {m, n});
   return bmm(a3, b3).view(out_shape);
+}
+
+}  // namespace kiln
+
+#include "kiln/ops/math.h"
+#include "kiln/ops/nn.h"
+
+namespace kiln {
+
+// linear is matmul plus a broadcast bias; autograd comes from those two ops.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  detail::check_defined("linear", x);
+  detail::check_defined("linear", weight, "weight");
+  detail::check_same_device("linear", {&x, &weight, &bias});
+  KILN_CHECK(weight.dim() == 2, ShapeError, "linear: weight must be 2-D [out, in], got ", detail::describe(weight));
+  KILN_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), ShapeError, "linear: input ", detail::describe(x),
+             " must end in in_features = ", weight.size(1), " (weight ", detail::describe(weight), ")");
+  KILN_CHECK(x.dtype() == weight.dtype(), DTypeError, "linear: input ", detail::describe(x), " and weight ",
+             detail::describe(weight), " must have the same dtype");
+  if (bias.defined()) {
+    KILN_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), ShapeError, "linear: bias ",
+               detail::describe(bias), " must be [", weight.size(0), "]");
+    KILN_CHECK(bias.dtype() == x.dtype(), DTypeError, "linear: bias ", detail::describe(bias),
+               " must have the input's dtype ", x.dtype());
+  }
+  Tensor y = matmul(x, weight.t());
+  return bias.defined() ? y + bias : y;
 }
 
 }  // namespace kiln

@@ -67,6 +67,9 @@ Tensor mean(const Tensor& x, const Shape& dims_in, bool keepdim) {
   Shape dims = detail::normalize_dims("mean", dims_in, x.dim());
   int64_t n = 1;
   for (int64_t d : dims) n *= x.size(d);
+  // f16/bf16: divide in f32 and round once; dividing by n rounded to f16/bf16
+  // would be off by up to 0.4% (bf16 cannot hold 257).
+  if (is_low_precision(x.dtype())) return (sum(x.to(kFloat32), dims, keepdim) / static_cast<double>(n)).to(x.dtype());
   return sum(x, dims, keepdim) / static_cast<double>(n);
 }
 
@@ -99,16 +102,18 @@ Tensor min(const Tensor& x) { return amin(x); }
 static Tensor arg_extreme(const char* name, detail::ArgReduceOp op, const Tensor& x, std::optional<int64_t> dim,
                           bool keepdim) {
   detail::check_defined(name, x);
-  KILN_CHECK(x.numel() > 0, ValueError, name, ": expected a non-empty input, got ", detail::describe(x));
   if (!dim) {
+    KILN_CHECK(x.numel() > 0, ValueError, name, ": expected a non-empty input, got ", detail::describe(x));
     Tensor flat = x.reshape({-1});
     Tensor r = arg_extreme(name, op, flat, 0, false);
     return keepdim ? r.reshape(Shape(x.dim(), 1)) : r;
   }
   const int64_t d = detail::wrap_dim(name, *dim, x.dim());
   Tensor xs = x.dim() == 0 ? x.reshape({1}) : x;
+  KILN_CHECK(xs.size(d) > 0, ValueError, name, ": cannot reduce over dim ", d, " of size 0 (input ",
+             detail::describe(x), ")");
   Tensor out = detail::make_empty(keepdim_shape(xs, {d}), kInt64, x.device());
-  detail::backend_of(x).arg_reduce(op, xs.detach(), d, out);
+  if (out.numel() > 0) detail::backend_of(x).arg_reduce(op, xs.detach(), d, out);
   if (x.dim() == 0) return out.reshape({});
   return finish_dims(out, {d}, keepdim);
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kiln/core/device.h"
@@ -173,6 +174,15 @@ class Tensor {
   // tensor replaces the gradient. Returns a handle for remove_hook().
   size_t register_hook(std::function<Tensor(const Tensor&)> fn) const;
   size_t register_hook(std::function<void(const Tensor&)> fn) const;
+  // Any callable: picks the overload from its return type (a lambda returning
+  // Tensor converts to both std::function types, which would be ambiguous).
+  template <class F, std::enable_if_t<std::is_invocable_v<F&, const Tensor&>, int> = 0>
+  size_t register_hook(F fn) const {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&, const Tensor&>>)
+      return register_hook(std::function<void(const Tensor&)>(std::move(fn)));
+    else
+      return register_hook(std::function<Tensor(const Tensor&)>(std::move(fn)));
+  }
   void remove_hook(size_t handle) const;
   // Incremented by every in-place write to this tensor's storage.
   uint32_t version() const;

@@ -1,0 +1,179 @@
+// Shared pieces of the kernel playgrounds (bench_elementwise/reduce/softmax):
+// checks, CUDA-event timing (median of many runs after warm-up), the
+// measured device-to-device copy ceiling, and the output (one JSON line per
+// measurement, then a Markdown table). Header-only; included by one .cu each.
+#pragma once
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#define BENCH_CUDA(expr)                                                                                     \
+  do {                                                                                                       \
+    cudaError_t bench_err_ = (expr);                                                                         \
+    if (bench_err_ != cudaSuccess) {                                                                         \
+      std::fprintf(stderr, "%s failed: %s at %s:%d\n", #expr, cudaGetErrorString(bench_err_), __FILE__,     \
+                   __LINE__);                                                                                \
+      std::exit(1);                                                                                          \
+    }                                                                                                        \
+  } while (0)
+// cuDNN calls return their status so a configuration cuDNN refuses is
+// reported as "no reference" instead of ending the run.
+#define BENCH_CUDNN_OK(expr) ((expr) == CUDNN_STATUS_SUCCESS)
+#define BENCH_CUDNN(expr)                                                                                    \
+  do {                                                                                                       \
+    cudnnStatus_t bench_st_ = (expr);                                                                        \
+    if (bench_st_ != CUDNN_STATUS_SUCCESS) {                                                                 \
+      std::fprintf(stderr, "%s failed: %s at %s:%d\n", #expr, cudnnGetErrorString(bench_st_), __FILE__,     \
+                   __LINE__);                                                                                \
+      std::exit(1);                                                                                          \
+    }                                                                                                        \
+  } while (0)
+
+namespace bench {
+
+constexpr int kWarmup = 5;
+constexpr int kRuns = 50;
+
+// Median milliseconds of `runs` launches of f, each timed by its own pair of events.
+inline double median_ms(const std::function<void()>& f, int runs = kRuns) {
+  for (int i = 0; i < kWarmup; ++i) f();
+  BENCH_CUDA(cudaDeviceSynchronize());
+  std::vector<cudaEvent_t> ev(2 * runs);
+  for (auto& e : ev) BENCH_CUDA(cudaEventCreate(&e));
+  for (int i = 0; i < runs; ++i) {
+    BENCH_CUDA(cudaEventRecord(ev[2 * i]));
+    f();
+    BENCH_CUDA(cudaEventRecord(ev[2 * i + 1]));
+  }
+  BENCH_CUDA(cudaEventSynchronize(ev.back()));
+  std::vector<double> ms(runs);
+  for (int i = 0; i < runs; ++i) {
+    float t = 0;
+    BENCH_CUDA(cudaEventElapsedTime(&t, ev[2 * i], ev[2 * i + 1]));
+    ms[i] = t;
+  }
+  for (auto& e : ev) cudaEventDestroy(e);
+  std::nth_element(ms.begin(), ms.begin() + runs / 2, ms.end());
+  return ms[runs / 2];
+}
+
+// Device-to-device copy rate in GB/s (bytes read + written), the ceiling
+// bandwidth-bound kernels are compared with.
+inline double copy_ceiling_gbs() {
+  const size_t bytes = size_t(1) << 30;
+  void *a = nullptr, *b = nullptr;
+  BENCH_CUDA(cudaMalloc(&a, bytes));
+  BENCH_CUDA(cudaMalloc(&b, bytes));
+  BENCH_CUDA(cudaMemset(a, 0, bytes));
+  const double ms = median_ms([&] { BENCH_CUDA(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice)); }, 20);
+  BENCH_CUDA(cudaFree(a));
+  BENCH_CUDA(cudaFree(b));
+  return 2.0 * bytes / (ms * 1e6);
+}
+
+inline std::string device_name() {
+  cudaDeviceProp p{};
+  BENCH_CUDA(cudaGetDeviceProperties(&p, 0));
+  return p.name;
+}
+
+inline std::string commit() {
+  for (const char* name : {"KILN_GIT_COMMIT", "KILN_COMMIT"}) {
+    const char* v = std::getenv(name);
+    if (v && *v) return v;
+  }
+  return "unknown";
+}
+
+inline bool gpu_present() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+    cudaGetLastError();
+    return false;
+  }
+  return true;
+}
+
+// One measurement. ratio_vs_ref = reference ms / this ms (> 1: faster than
+// the cuDNN call of the same row group); NaN when there is no reference.
+struct Result {
+  std::string bench, version, shape, dtype;
+  double ms = 0, rate = 0;
+  std::string unit = "GB/s";
+  double pct_of_ceiling = 0, ratio_vs_ref = NAN;
+};
+
+class Report {
+ public:
+  Report(std::string bench) : bench_(std::move(bench)), device_(device_name()), commit_(commit()) {
+    ceiling_ = copy_ceiling_gbs();
+  }
+  double ceiling() const { return ceiling_; }
+
+  // bytes moved per call: GB/s = bytes / (ms * 1e6).
+  void add(const std::string& version, const std::string& shape, const std::string& dtype, double ms, double bytes) {
+    Result r;
+    r.bench = bench_;
+    r.version = version;
+    r.shape = shape;
+    r.dtype = dtype;
+    r.ms = ms;
+    r.rate = bytes / (ms * 1e6);
+    r.pct_of_ceiling = 100.0 * r.rate / ceiling_;
+    results_.push_back(r);
+  }
+  // Sets ratio_vs_ref of every result with this shape/dtype from the `ref` version.
+  void set_reference(const std::string& shape, const std::string& dtype, const std::string& ref) {
+    double ref_ms = NAN;
+    for (const Result& r : results_)
+      if (r.shape == shape && r.dtype == dtype && r.version == ref) ref_ms = r.ms;
+    for (Result& r : results_)
+      if (r.shape == shape && r.dtype == dtype) r.ratio_vs_ref = ref_ms / r.ms;
+  }
+  void print() const {
+    for (const Result& r : results_) {
+      char ratio[32];
+      if (std::isnan(r.ratio_vs_ref)) std::snprintf(ratio, sizeof ratio, "null");
+      else std::snprintf(ratio, sizeof ratio, "%.3f", r.ratio_vs_ref);
+      std::printf(
+          "{\"bench\": \"%s\", \"version\": \"%s\", \"shape\": \"%s\", \"dtype\": \"%s\", \"ms\": %.5f, "
+          "\"rate\": %.1f, \"unit\": \"%s\", \"pct_of_ceiling\": %.1f, \"ratio_vs_ref\": %s, \"device\": \"%s\", "
+          "\"commit\": \"%s\"}\n",
+          r.bench.c_str(), r.version.c_str(), r.shape.c_str(), r.dtype.c_str(), r.ms, r.rate, r.unit.c_str(),
+          r.pct_of_ceiling, ratio, device_.c_str(), commit_.c_str());
+    }
+    std::printf("\n### %s on %s (copy ceiling %.0f GB/s, commit %s)\n\n", bench_.c_str(), device_.c_str(), ceiling_,
+                commit_.c_str());
+    std::printf("| version | shape | dtype | ms | GB/s | %% of copy | vs cuDNN |\n|---|---|---|---|---|---|---|\n");
+    for (const Result& r : results_)
+      std::printf("| %s | %s | %s | %.4f | %.1f | %.1f | %s |\n", r.version.c_str(), r.shape.c_str(), r.dtype.c_str(),
+                  r.ms, r.rate, r.pct_of_ceiling,
+                  std::isnan(r.ratio_vs_ref) ? "-" : (std::to_string(r.ratio_vs_ref).substr(0, 5) + "x").c_str());
+  }
+
+ private:
+  std::string bench_, device_, commit_;
+  double ceiling_ = 0;
+  std::vector<Result> results_;
+};
+
+// |got - want| <= atol + rtol * |want| everywhere; prints the first failure.
+inline bool validate(const char* what, const std::vector<double>& got, const std::vector<double>& want, double rtol,
+                     double atol) {
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (!(std::abs(got[i] - want[i]) <= atol + rtol * std::abs(want[i]))) {
+      std::fprintf(stderr, "# %s: INVALID at %zu: got %.8g want %.8g\n", what, i, got[i], want[i]);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace bench

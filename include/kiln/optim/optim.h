@@ -1,0 +1,7 @@
+// Optimizers, learning-rate schedules and gradient clipping.
+#pragma once
+#include "kiln/optim/adam.h"
+#include "kiln/optim/clip_grad.h"
+#include "kiln/optim/optimizer.h"
+#include "kiln/optim/schedule.h"
+#include "kiln/optim/sgd.h"

@@ -1,0 +1,102 @@
+// Copies with a dtype cast, fills and arange.
+//
+// copy:   dst[i] = cast(src[i]); dst and src share sizes (up to 8 dims, the
+//         caller coalesces), any strides, src may broadcast (stride 0). The
+//         cast goes through opmath like the CPU: to bool is "!= 0", f16/bf16
+//         round to nearest even via kiln::Half/BFloat16. Same dtype and both
+//         contiguous: one cudaMemcpyAsync. Otherwise the map engine
+//         (common/map.cuh): 16-byte vector path when contiguous, index math
+//         when strided. Overwrites dst.
+// fill:   every element of out (any strides) = one value given as bytes.
+// arange: out[i] = cast(start + step * i) computed in f64 without FMA
+//         contraction, as the CPU does, so both give the same values.
+// Status: compiled, not yet run on a GPU.
+#include <cstring>
+
+#include "common/check.h"
+#include "common/dispatch.h"
+#include "common/launch.cuh"
+#include "common/map.cuh"
+#include "kernels.h"
+
+namespace kiln::kernels {
+
+namespace {
+
+struct Identity {
+  template <class V> __device__ V operator()(V v) const { return v; }
+};
+
+template <class T>
+__global__ void fill_contiguous_kernel(T* out, int64_t n, T value) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) out[i] = value;
+}
+
+template <class T>
+__global__ void fill_strided_kernel(MapArgs<1> a, T value) {
+  for (int64_t i = global_thread(); i < a.numel; i += grid_threads()) {
+    int64_t off = 0, rem = i;
+    for (int d = a.ndim - 1; d >= 0; --d) {
+      off += (rem % a.sizes[d]) * a.strides[0][d];
+      rem /= a.sizes[d];
+    }
+    reinterpret_cast<T*>(a.data[0])[off] = value;
+  }
+}
+
+template <class T>
+__global__ void arange_kernel(T* out, int64_t n, double start, double step) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads())
+    out[i] = static_cast<T>(static_cast<opmath_t<T>>(__dadd_rn(start, __dmul_rn(step, static_cast<double>(i)))));
+}
+
+bool contiguous_1d(const StridedArray& a) { return a.ndim == 0 || (a.ndim == 1 && a.strides[0] == 1); }
+
+}  // namespace
+
+void launch_copy(const StridedArray& src, const StridedArray& dst, cudaStream_t stream) {
+  const int64_t n = numel(dst);
+  if (n == 0) return;
+  if (src.dtype == dst.dtype && contiguous_1d(src) && contiguous_1d(dst)) {
+    KILN_KERNEL_CHECK(cudaMemcpyAsync(dst.data, src.data, static_cast<size_t>(n) * element_size(dst.dtype),
+                                      cudaMemcpyDeviceToDevice, stream));
+    if (sync_debug_enabled()) KILN_KERNEL_CHECK(cudaStreamSynchronize(stream));
+    return;
+  }
+  visit_all(dst.dtype, [&](auto out_tag) {
+    using TOut = decltype(out_tag);
+    visit_all(src.dtype, [&](auto in_tag) {
+      using TIn = decltype(in_tag);
+      const StridedArray* ins[] = {&src};
+      launch_map<TOut, TIn>("copy", dst, ins, Identity{}, stream);
+    });
+  });
+}
+
+void launch_fill(const StridedArray& out, const void* value, cudaStream_t stream) {
+  const int64_t n = numel(out);
+  if (n == 0) return;
+  visit_all(out.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T v;
+    std::memcpy(&v, value, sizeof(T));
+    if (contiguous_1d(out)) {
+      fill_contiguous_kernel<T><<<grid_for(n, kThreads), kThreads, 0, stream>>>(static_cast<T*>(out.data), n, v);
+    } else {
+      const StridedArray* ops[] = {&out};
+      fill_strided_kernel<T><<<grid_for(n, kThreads), kThreads, 0, stream>>>(make_map_args<1>(ops), v);
+    }
+    KILN_CHECK_LAUNCH("fill", stream);
+  });
+}
+
+void launch_arange(void* out, DType dtype, int64_t n, double start, double step, cudaStream_t stream) {
+  if (n == 0) return;
+  visit_all(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    arange_kernel<T><<<grid_for(n, kThreads), kThreads, 0, stream>>>(static_cast<T*>(out), n, start, step);
+    KILN_CHECK_LAUNCH("arange", stream);
+  });
+}
+
+}  // namespace kiln::kernels

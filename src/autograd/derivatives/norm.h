@@ -1,0 +1,23 @@
+// Backward formula of batch_norm (src/ops/norm.cpp): the backend's fused
+// batch_norm_backward gives the input, weight and bias gradients at once.
+#pragma once
+#include "autograd/node.h"
+
+namespace kiln::autograd {
+
+struct BatchNormBackward : Node {
+  SavedTensor input, weight;           // weight may be undefined (no affine)
+  SavedTensor save_mean, save_invstd;  // batch stats (training) or running ones (eval)
+  bool training = true;
+  bool has_weight = false, has_bias = false;
+  std::string name() const override { return "BatchNormBackward"; }
+  std::vector<Tensor> apply(const Tensor& grad) override;
+  void release_saved() override {
+    input.reset();
+    weight.reset();
+    save_mean.reset();
+    save_invstd.reset();
+  }
+};
+
+}  // namespace kiln::autograd

@@ -1,0 +1,135 @@
+// Per-device, per-thread CUDA state: current device and stream, cached
+// library handles, cuBLASLt workspaces, the TF32 switch.
+//
+// Handles are per thread because a cuBLAS/cuDNN handle must not be used by
+// two threads at once; they are created lazily and deliberately never
+// destroyed (destroying them in thread-exit or static destructors can run
+// after the driver is unloaded).
+#include "cuda/context.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "cuda/caching_allocator.h"
+#include "kiln/cuda.h"
+
+namespace kiln::cuda {
+
+namespace {
+
+struct ThreadState {
+  std::vector<cudaStream_t> streams;  // per device; nullptr is the legacy default stream
+  std::vector<cublasHandle_t> cublas;
+  std::vector<cublasLtHandle_t> cublaslt;
+  std::vector<cudnnHandle_t> cudnn;
+};
+
+ThreadState& thread_state(int device) {
+  thread_local ThreadState state;
+  if (state.streams.size() <= static_cast<size_t>(device)) {
+    const size_t n = static_cast<size_t>(std::max(device + 1, device_count()));
+    state.streams.resize(n, nullptr);
+    state.cublas.resize(n, nullptr);
+    state.cublaslt.resize(n, nullptr);
+    state.cudnn.resize(n, nullptr);
+  }
+  return state;
+}
+
+std::atomic<bool> g_allow_tf32{false};
+
+std::mutex g_workspace_mutex;
+std::map<std::pair<int, cudaStream_t>, void*>& workspaces() {
+  static auto* w = new std::map<std::pair<int, cudaStream_t>, void*>();  // outlives static destructors
+  return *w;
+}
+
+}  // namespace
+
+int current_device() {
+  int d = 0;
+  KILN_CUDA_CHECK(cudaGetDevice(&d));
+  return d;
+}
+
+int resolve_device(int device, const char* op) {
+  KILN_CHECK(is_available(), DeviceError, op, ": no CUDA device is usable: ", unavailable_reason());
+  if (device < 0) return current_device();
+  KILN_CHECK(device < device_count(), DeviceError, op, ": device cuda:", device, " does not exist (",
+             device_count(), " CUDA devices present)");
+  return device;
+}
+
+DeviceGuard::DeviceGuard(int device) : prev_(current_device()) {
+  if (device != prev_) KILN_CUDA_CHECK(cudaSetDevice(device));
+}
+
+DeviceGuard::~DeviceGuard() {
+  int now = -1;
+  if (cudaGetDevice(&now) == cudaSuccess && now != prev_) cudaSetDevice(prev_);  // never throws
+}
+
+cudaStream_t current_stream(int device) { return thread_state(device).streams[device]; }
+
+void set_current_stream(int device, cudaStream_t stream) { thread_state(device).streams[device] = stream; }
+
+cublasHandle_t cublas_handle(int device) {
+  ThreadState& st = thread_state(device);
+  if (st.cublas[device] == nullptr) {
+    DeviceGuard guard(device);
+    KILN_CUBLAS_CHECK(cublasCreate(&st.cublas[device]));
+  }
+  KILN_CUBLAS_CHECK(cublasSetStream(st.cublas[device], st.streams[device]));
+  return st.cublas[device];
+}
+
+cublasLtHandle_t cublaslt_handle(int device) {
+  ThreadState& st = thread_state(device);
+  if (st.cublaslt[device] == nullptr) {
+    DeviceGuard guard(device);
+    KILN_CUBLAS_CHECK(cublasLtCreate(&st.cublaslt[device]));
+  }
+  return st.cublaslt[device];
+}
+
+cudnnHandle_t cudnn_handle(int device) {
+  ThreadState& st = thread_state(device);
+  if (st.cudnn[device] == nullptr) {
+    DeviceGuard guard(device);
+    KILN_CUDNN_CHECK(cudnnCreate(&st.cudnn[device]));
+  }
+  KILN_CUDNN_CHECK(cudnnSetStream(st.cudnn[device], st.streams[device]));
+  return st.cudnn[device];
+}
+
+// One workspace per (device, stream): two streams running matmuls at once
+// must not share scratch memory.
+void* cublaslt_workspace(int device) {
+  cudaStream_t stream = current_stream(device);
+  std::lock_guard<std::mutex> lock(g_workspace_mutex);
+  void*& ws = workspaces()[{device, stream}];
+  if (ws == nullptr)
+    ws = device_allocator(device).allocate(kCublasLtWorkspaceBytes, reinterpret_cast<StreamId>(stream));
+  return ws;
+}
+
+void release_stream_resources(int device, cudaStream_t stream) {
+  void* ws = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_workspace_mutex);
+    auto it = workspaces().find({device, stream});
+    if (it == workspaces().end()) return;
+    ws = it->second;
+    workspaces().erase(it);
+  }
+  device_allocator(device).free(ws);
+}
+
+void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
+bool allow_tf32() { return g_allow_tf32.load(); }
+
+}  // namespace kiln::cuda

@@ -1,0 +1,39 @@
+#include "optim/number_format.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "kiln/core/error.h"
+
+namespace kiln::detail {
+
+std::string format_double(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);  // shortest round-trip form
+  return std::string(buf, res.ptr);
+}
+
+namespace {
+template <class T>
+T parse_number(const std::string& text, const std::string& what) {
+  T value{};
+  const char* end = text.data() + text.size();
+  auto res = std::from_chars(text.data(), end, value);
+  KILN_CHECK(res.ec == std::errc() && res.ptr == end && !text.empty(), ValueError, "expected a number for \"", what,
+             "\", got \"", text, "\"");
+  return value;
+}
+}  // namespace
+
+double parse_double(const std::string& text, const std::string& what) {
+  if (text == "nan") return std::nan("");
+  if (text == "inf") return INFINITY;
+  if (text == "-inf") return -INFINITY;
+  return parse_number<double>(text, what);
+}
+int64_t parse_int(const std::string& text, const std::string& what) { return parse_number<int64_t>(text, what); }
+uint64_t parse_uint(const std::string& text, const std::string& what) { return parse_number<uint64_t>(text, what); }
+
+}  // namespace kiln::detail
