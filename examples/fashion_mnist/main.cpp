@@ -20,7 +20,7 @@ const std::vector<std::string> kClassNames = {"T-shirt/top", "Trouser", "Pullove
 struct Args {
   std::string data = kiln::data::FashionMNIST::kDefaultRoot;
   std::string device;
-  int epochs = 4;
+  int epochs = 5;
   int64_t batch_size = 128;
   double lr = 0.05;
   std::string optimizer = "sgd";
@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     int64_t samples = 0;
     for (int64_t epoch = start_epoch; epoch < a.epochs; ++epoch) {
-      kiln::metrics::ProgressBar bar(epoch, a.epochs, steps_per_epoch - train.state().batch);
+      kiln::metrics::ProgressBar bar(epoch + 1, a.epochs, steps_per_epoch - train.state().batch);
       for (auto& batch : train) {
         kiln::Tensor loss = kiln::cross_entropy(model(batch.data), batch.target);
         opt->zero_grad();

@@ -87,7 +87,18 @@ void execute(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_g
       grad = n->run_pre_hooks(grad);
       if (capture) {
         auto c = capture->find(n);
-        if (c != capture->end()) (*captured)[c->second] = grad;
+        if (c != capture->end()) {
+          // grad() skips AccumulateGrad::apply, where a leaf's tensor hooks
+          // run; PyTorch runs them on the captured gradient, so run them here.
+          auto* sink = dynamic_cast<AccumulateGrad*>(n);
+          if (sink && sink->leaf()->autograd) {
+            for (const auto& [handle, hook] : sink->leaf()->autograd->hooks) {
+              Tensor replaced = hook(grad);
+              if (replaced.defined()) grad = replaced;
+            }
+          }
+          (*captured)[c->second] = grad;
+        }
       }
       const bool is_leaf_sink = dynamic_cast<AccumulateGrad*>(n) != nullptr;
       if (!(capture && is_leaf_sink)) {

@@ -1,6 +1,6 @@
 // CPU batch norm over x [N,C] or [N,C,H,W] (contiguous): statistics per
-// channel c over N and H*W. OpenMP splits channels; each channel's data is N
-// contiguous runs of H*W values. Sums accumulate in double (f64 input) or
+// channel c over N and H*W. Threads (cpu/parallel.h) split channels; each
+// channel's data is N contiguous runs of H*W values. Sums accumulate in double (f64 input) or
 // float's opmath widened to double, so large batches stay accurate.
 //   forward (training): mean, biased var -> invstd = 1/sqrt(var + eps);
 //     running = (1-momentum)*running + momentum*stat (variance unbiased).
@@ -8,9 +8,11 @@
 //     gx = w*invstd * (gy - mean(gy) - xhat*mean(gy*xhat)), gw = sum(gy*xhat), gb = sum(gy).
 //   backward (eval): gx = gy*w*invstd, same gw/gb with the running stats.
 #include <cmath>
+#include <utility>
 
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
+#include "cpu/parallel.h"
 
 namespace kiln::cpu {
 
@@ -20,6 +22,45 @@ struct Layout {
   int64_t N, C, HW;
 };
 Layout layout(const Tensor& x) { return {x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1}; }
+
+// Sums over one contiguous row in kLanes independent partial sums, so the
+// compiler can vectorise the reduction (a single running sum is a serial
+// dependency chain it may not reorder); the partials are added at the end.
+// f(i) gives the i-th term, in opmath.
+constexpr int64_t kLanes = 8;
+template <class A, class F>
+inline A lane_sum(int64_t n, F f) {
+  A l[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int64_t k = 0; k < kLanes; ++k) l[k] += f(i + k);
+  for (; i < n; ++i) l[0] += f(i);
+  A s = 0;
+  for (int64_t k = 0; k < kLanes; ++k) s += l[k];
+  return s;
+}
+// Two sums in one sweep: (sum f(i), sum g(i)).
+template <class A, class F, class G>
+inline std::pair<A, A> lane_sum2(int64_t n, F f, G g) {
+  A a[kLanes] = {}, b[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int64_t k = 0; k < kLanes; ++k) {
+      a[k] += f(i + k);
+      b[k] += g(i + k);
+    }
+  }
+  for (; i < n; ++i) {
+    a[0] += f(i);
+    b[0] += g(i);
+  }
+  A sa = 0, sb = 0;
+  for (int64_t k = 0; k < kLanes; ++k) {
+    sa += a[k];
+    sb += b[k];
+  }
+  return {sa, sb};
+}
 
 template <class T>
 T value_or(const Tensor& t, int64_t c, double fallback) {
@@ -38,51 +79,49 @@ void bn_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
   T* sm = save_mean.data_ptr<T>();
   T* si = save_invstd.data_ptr<T>();
   const int64_t count = L.N * L.HW;
-#pragma omp parallel for schedule(static) if (x.numel() > kParallelGrain)
-  for (int64_t c = 0; c < L.C; ++c) {
-    double mean, invstd;
-    if (training) {
-      double s = 0;
-      for (int64_t n = 0; n < L.N; ++n) {
-        const T* row = xp + (n * L.C + c) * L.HW;
-        acc_t rs = 0;
-        for (int64_t i = 0; i < L.HW; ++i) rs += static_cast<acc_t>(row[i]);
-        s += static_cast<double>(rs);
-      }
-      mean = s / static_cast<double>(count);
-      double ss = 0;
-      const acc_t m = static_cast<acc_t>(mean);
-      for (int64_t n = 0; n < L.N; ++n) {
-        const T* row = xp + (n * L.C + c) * L.HW;
-        acc_t rs = 0;
-        for (int64_t i = 0; i < L.HW; ++i) {
-          const acc_t d = static_cast<acc_t>(row[i]) - m;
-          rs += d * d;
+  parallel_ranges(L.C, x.numel(), [&](int64_t c_begin, int64_t c_end) {
+    for (int64_t c = c_begin; c < c_end; ++c) {
+      double mean, invstd;
+      if (training) {
+        double s = 0;
+        for (int64_t n = 0; n < L.N; ++n) {
+          const T* row = xp + (n * L.C + c) * L.HW;
+          s += static_cast<double>(lane_sum<acc_t>(L.HW, [row](int64_t i) { return static_cast<acc_t>(row[i]); }));
         }
-        ss += static_cast<double>(rs);
+        mean = s / static_cast<double>(count);
+        double ss = 0;
+        const acc_t m = static_cast<acc_t>(mean);
+        for (int64_t n = 0; n < L.N; ++n) {
+          const T* row = xp + (n * L.C + c) * L.HW;
+          ss += static_cast<double>(lane_sum<acc_t>(L.HW, [row, m](int64_t i) {
+            const acc_t d = static_cast<acc_t>(row[i]) - m;
+            return d * d;
+          }));
+        }
+        const double var = ss / static_cast<double>(count);
+        invstd = 1.0 / std::sqrt(var + eps);
+        if (rm) {
+          const double unbiased = count > 1 ? ss / static_cast<double>(count - 1) : var;
+          rm[c] = static_cast<T>((1 - momentum) * static_cast<double>(rm[c]) + momentum * mean);
+          rv[c] = static_cast<T>((1 - momentum) * static_cast<double>(rv[c]) + momentum * unbiased);
+        }
+      } else {
+        mean = static_cast<double>(rm[c]);
+        invstd = 1.0 / std::sqrt(static_cast<double>(rv[c]) + eps);
       }
-      const double var = ss / static_cast<double>(count);
-      invstd = 1.0 / std::sqrt(var + eps);
-      if (rm) {
-        const double unbiased = count > 1 ? ss / static_cast<double>(count - 1) : var;
-        rm[c] = static_cast<T>((1 - momentum) * static_cast<double>(rm[c]) + momentum * mean);
-        rv[c] = static_cast<T>((1 - momentum) * static_cast<double>(rv[c]) + momentum * unbiased);
+      sm[c] = static_cast<T>(mean);
+      si[c] = static_cast<T>(invstd);
+      // y = x * scale + shift
+      const double w = static_cast<double>(value_or<T>(weight, c, 1.0));
+      const double b = static_cast<double>(value_or<T>(bias, c, 0.0));
+      const acc_t scale = static_cast<acc_t>(w * invstd), shift = static_cast<acc_t>(b - mean * w * invstd);
+      for (int64_t n = 0; n < L.N; ++n) {
+        const T* row = xp + (n * L.C + c) * L.HW;
+        T* orow = yp + (n * L.C + c) * L.HW;
+        for (int64_t i = 0; i < L.HW; ++i) orow[i] = static_cast<T>(static_cast<acc_t>(row[i]) * scale + shift);
       }
-    } else {
-      mean = static_cast<double>(rm[c]);
-      invstd = 1.0 / std::sqrt(static_cast<double>(rv[c]) + eps);
     }
-    sm[c] = static_cast<T>(mean);
-    si[c] = static_cast<T>(invstd);
-    // y = x * scale + shift
-    const double w = static_cast<double>(value_or<T>(weight, c, 1.0)), b = static_cast<double>(value_or<T>(bias, c, 0.0));
-    const acc_t scale = static_cast<acc_t>(w * invstd), shift = static_cast<acc_t>(b - mean * w * invstd);
-    for (int64_t n = 0; n < L.N; ++n) {
-      const T* row = xp + (n * L.C + c) * L.HW;
-      T* orow = yp + (n * L.C + c) * L.HW;
-      for (int64_t i = 0; i < L.HW; ++i) orow[i] = static_cast<T>(static_cast<acc_t>(row[i]) * scale + shift);
-    }
-  }
+  });
 }
 
 template <class T>
@@ -96,50 +135,48 @@ void bn_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const 
   const T* si = save_invstd.data_ptr<T>();
   T* gxp = gx.defined() ? gx.data_ptr<T>() : nullptr;
   const double count = static_cast<double>(L.N * L.HW);
-#pragma omp parallel for schedule(static) if (x.numel() > kParallelGrain)
-  for (int64_t c = 0; c < L.C; ++c) {
-    const acc_t mean = static_cast<acc_t>(sm[c]), invstd = static_cast<acc_t>(si[c]);
-    // sum(gy) and sum(gy * (x - mean)), per channel.
-    double sum_gy = 0, sum_gy_xmu = 0;
-    for (int64_t n = 0; n < L.N; ++n) {
-      const T* xr = xp + (n * L.C + c) * L.HW;
-      const T* gr = gyp + (n * L.C + c) * L.HW;
-      acc_t a = 0, b = 0;
-      for (int64_t i = 0; i < L.HW; ++i) {
-        const acc_t g = static_cast<acc_t>(gr[i]);
-        a += g;
-        b += g * (static_cast<acc_t>(xr[i]) - mean);
-      }
-      sum_gy += static_cast<double>(a);
-      sum_gy_xmu += static_cast<double>(b);
-    }
-    if (gb.defined()) gb.data_ptr<T>()[c] = static_cast<T>(sum_gy);
-    if (gw.defined()) gw.data_ptr<T>()[c] = static_cast<T>(sum_gy_xmu * static_cast<double>(invstd));
-    if (!gxp) continue;
-    const double w = static_cast<double>(value_or<T>(weight, c, 1.0));
-    if (training) {
-      // gx = w*invstd*(gy - mean_gy) - (x - mean) * w*invstd^3 * mean(gy*(x-mean))
-      const double k = w * static_cast<double>(invstd);
-      const acc_t a = static_cast<acc_t>(k);
-      const acc_t b = static_cast<acc_t>(k * static_cast<double>(invstd) * static_cast<double>(invstd) *
-                                         sum_gy_xmu / count);
-      const acc_t mg = static_cast<acc_t>(sum_gy / count);
+  parallel_ranges(L.C, x.numel(), [&](int64_t c_begin, int64_t c_end) {
+    for (int64_t c = c_begin; c < c_end; ++c) {
+      const acc_t mean = static_cast<acc_t>(sm[c]), invstd = static_cast<acc_t>(si[c]);
+      // sum(gy) and sum(gy * (x - mean)), per channel.
+      double sum_gy = 0, sum_gy_xmu = 0;
       for (int64_t n = 0; n < L.N; ++n) {
         const T* xr = xp + (n * L.C + c) * L.HW;
         const T* gr = gyp + (n * L.C + c) * L.HW;
-        T* o = gxp + (n * L.C + c) * L.HW;
-        for (int64_t i = 0; i < L.HW; ++i)
-          o[i] = static_cast<T>(a * (static_cast<acc_t>(gr[i]) - mg) - b * (static_cast<acc_t>(xr[i]) - mean));
+        const auto [a, b] = lane_sum2<acc_t>(
+            L.HW, [gr](int64_t i) { return static_cast<acc_t>(gr[i]); },
+            [gr, xr, mean](int64_t i) { return static_cast<acc_t>(gr[i]) * (static_cast<acc_t>(xr[i]) - mean); });
+        sum_gy += static_cast<double>(a);
+        sum_gy_xmu += static_cast<double>(b);
       }
-    } else {
-      const acc_t a = static_cast<acc_t>(w * static_cast<double>(invstd));
-      for (int64_t n = 0; n < L.N; ++n) {
-        const T* gr = gyp + (n * L.C + c) * L.HW;
-        T* o = gxp + (n * L.C + c) * L.HW;
-        for (int64_t i = 0; i < L.HW; ++i) o[i] = static_cast<T>(a * static_cast<acc_t>(gr[i]));
+      if (gb.defined()) gb.data_ptr<T>()[c] = static_cast<T>(sum_gy);
+      if (gw.defined()) gw.data_ptr<T>()[c] = static_cast<T>(sum_gy_xmu * static_cast<double>(invstd));
+      if (!gxp) continue;
+      const double w = static_cast<double>(value_or<T>(weight, c, 1.0));
+      if (training) {
+        // gx = w*invstd*(gy - mean_gy) - (x - mean) * w*invstd^3 * mean(gy*(x-mean))
+        const double k = w * static_cast<double>(invstd);
+        const acc_t a = static_cast<acc_t>(k);
+        const acc_t b = static_cast<acc_t>(k * static_cast<double>(invstd) * static_cast<double>(invstd) *
+                                           sum_gy_xmu / count);
+        const acc_t mg = static_cast<acc_t>(sum_gy / count);
+        for (int64_t n = 0; n < L.N; ++n) {
+          const T* xr = xp + (n * L.C + c) * L.HW;
+          const T* gr = gyp + (n * L.C + c) * L.HW;
+          T* o = gxp + (n * L.C + c) * L.HW;
+          for (int64_t i = 0; i < L.HW; ++i)
+            o[i] = static_cast<T>(a * (static_cast<acc_t>(gr[i]) - mg) - b * (static_cast<acc_t>(xr[i]) - mean));
+        }
+      } else {
+        const acc_t a = static_cast<acc_t>(w * static_cast<double>(invstd));
+        for (int64_t n = 0; n < L.N; ++n) {
+          const T* gr = gyp + (n * L.C + c) * L.HW;
+          T* o = gxp + (n * L.C + c) * L.HW;
+          for (int64_t i = 0; i < L.HW; ++i) o[i] = static_cast<T>(a * static_cast<acc_t>(gr[i]));
+        }
       }
     }
-  }
+  });
 }
 
 }  // namespace

@@ -5,9 +5,10 @@
 //   forward:        y[n,g]  = W_g [O/g, K] @ col                (+ bias)
 //   grad weight:    gW_g   += gy[n,g] [O/g, HoWo] @ col^T
 //   grad input:     gcol    = W_g^T @ gy[n,g], folded back by col2im (+=)
-// Samples are spread over OpenMP threads with single-threaded sgemm calls, so
-// each thread's col (K*Ho*Wo, ~225 KB for the 32->64 3x3 layer on 14x14) stays
-// in its L2; weight gradients go to per-thread partial sums added at the end.
+// Samples are spread over threads (cpu/parallel.h: its idle threads block
+// instead of spinning) with single-threaded sgemm calls, so each thread's
+// col (K*Ho*Wo, ~225 KB for the 32->64 3x3 layer on 14x14) stays in its L2;
+// weight gradients go to per-thread partial sums added at the end.
 // A 1x1, stride 1, unpadded convolution uses x itself as col.
 //
 // oneDNN path (f32 only, conv_onednn_cpu.cpp): oneDNN's own primitives.
@@ -20,13 +21,16 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "core/tensor_impl.h"
+#include "cpu/blas_threads.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/parallel.h"
 
 namespace kiln::cpu {
 
@@ -126,23 +130,6 @@ void col2im_add(const T* col, const ConvGeometry& g, T* xg) {
   }
 }
 
-// Runs OpenBLAS single-threaded while alive: the caller parallelises over
-// samples with OpenMP, and nested BLAS threads would oversubscribe the cores.
-class BlasSingleThread {
- public:
-  explicit BlasSingleThread(bool active) : prev_(active ? openblas_get_num_threads() : 0) {
-    if (prev_ > 1) openblas_set_num_threads(1);
-  }
-  ~BlasSingleThread() {
-    if (prev_ > 1) openblas_set_num_threads(prev_);
-  }
-  BlasSingleThread(const BlasSingleThread&) = delete;
-  BlasSingleThread& operator=(const BlasSingleThread&) = delete;
-
- private:
-  int prev_;
-};
-
 // Parallelising over samples pays when there are at least as many samples as threads.
 bool split_samples(int64_t N) { return N >= 2 && omp_get_max_threads() > 1; }
 
@@ -154,12 +141,12 @@ void forward_im2col(const Tensor& x, const Tensor& w, const Tensor& b, const det
   const T* bp = b.defined() ? b.data_ptr<T>() : nullptr;
   T* yp = y.data_ptr<T>();
   const bool par = split_samples(g.N);
+  const int threads = par ? pool_threads() : 1;
   BlasSingleThread single(par);
-#pragma omp parallel if (par)
-  {
+  parallel_run(threads, [&](int t) {
     std::vector<T> col(g.pointwise ? 0 : static_cast<size_t>(g.K * g.HWo));
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < g.N; ++n) {
+    const int64_t per = (g.N + threads - 1) / threads, n_end = std::min(g.N, (t + 1) * per);
+    for (int64_t n = t * per; n < n_end; ++n) {
       for (int64_t grp = 0; grp < g.G; ++grp) {
         const T* xg = xp + (n * g.C + grp * g.Cg) * g.H * g.W;
         T* yg = yp + (n * g.O + grp * g.Og) * g.HWo;
@@ -181,7 +168,7 @@ void forward_im2col(const Tensor& x, const Tensor& w, const Tensor& b, const det
              g.HWo);
       }
     }
-  }
+  });
 }
 
 template <class T>
@@ -210,20 +197,18 @@ void backward_im2col(const Tensor& gy, const Tensor& x, const Tensor& w, const d
   if (!gxp && !gwp) return;
 
   const bool par = split_samples(g.N);
-  const int64_t threads = par ? omp_get_max_threads() : 1;
+  const int threads = par ? pool_threads() : 1;
   const size_t wsize = static_cast<size_t>(g.O * g.K);
   // Per-thread weight-gradient partials; thread 0 writes straight into gw.
   std::vector<std::vector<T>> partial(static_cast<size_t>(gwp ? threads - 1 : 0), std::vector<T>(wsize, T(0)));
   if (gwp) std::fill(gwp, gwp + wsize, T(0));
   BlasSingleThread single(par);
-#pragma omp parallel num_threads(static_cast<int>(threads)) if (par)
-  {
-    const int t = omp_get_thread_num();
+  parallel_run(threads, [&](int t) {
     T* my_gw = gwp ? (t == 0 ? gwp : partial[static_cast<size_t>(t - 1)].data()) : nullptr;
     std::vector<T> col(g.pointwise || !gwp ? 0 : static_cast<size_t>(g.K * g.HWo));
     std::vector<T> gcol(g.pointwise || !gxp ? 0 : static_cast<size_t>(g.K * g.HWo));
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < g.N; ++n) {
+    const int64_t per = (g.N + threads - 1) / threads, n_end = std::min(g.N, (t + 1) * per);
+    for (int64_t n = t * per; n < n_end; ++n) {
       if (gxp) std::fill(gxp + n * g.C * g.H * g.W, gxp + (n + 1) * g.C * g.H * g.W, T(0));
       for (int64_t grp = 0; grp < g.G; ++grp) {
         const T* xg = xp + (n * g.C + grp * g.Cg) * g.H * g.W;
@@ -249,7 +234,7 @@ void backward_im2col(const Tensor& gy, const Tensor& x, const Tensor& w, const d
         }
       }
     }
-  }
+  });
   for (const auto& part : partial)
     for (size_t i = 0; i < wsize; ++i) gwp[i] += part[i];
 }
@@ -288,7 +273,19 @@ void conv2d_backward_im2col(const Tensor& gy, const Tensor& x, const Tensor& w, 
 // oneDNN (plain NCHW layouts) wins clearly on the forward pass of layers
 // with a deep reduction (K = C/groups*kh*kw large) and ties on backward;
 // with K this small (first layer, K = 9) its overhead dominates and im2col
-// wins. So: oneDNN when K >= 32, im2col otherwise.
+// wins.
+// Re-measured on the benchmark CNN's own shapes (batch 128, 1 thread, ms;
+// machine shared, so noisy):
+//                         im2col+sgemm fwd/bwd   oneDNN fwd/bwd
+//   conv1 1->16, 28x28         2.1 / 8.3          14.2 / 10.9
+//   conv2 16->32, 14x14       15.0 / 33.9         14.7 / 37.0   (K = 144)
+//   conv2 32->64, 14x14        127 / 149            52 / 104    (K = 288)
+// and the whole training step (tools/bench-train.sh, 1 thread) ran 10-20%
+// faster with im2col for both of its layers. So: oneDNN when K >= 256.
+// Tried and not kept (no gain measured on this machine): unrolling several
+// samples into one col for wider sgemm calls (the extra copies and a col
+// beyond L2 cost more than the wider products gained), and replacing sgemm
+// by plain loops for the K = 9 first layer (same speed).
 ConvImpl default_conv_impl() {
   static const ConvImpl impl = [] {
     const char* env = std::getenv("KILN_CPU_CONV");
@@ -301,7 +298,7 @@ ConvImpl default_conv_impl() {
 namespace {
 bool use_onednn(const Tensor& x, const Tensor& w) {
   if (x.dtype() != kFloat32 || default_conv_impl() != ConvImpl::OneDnn) return false;
-  return w.size(1) * w.size(2) * w.size(3) >= 32;
+  return w.size(1) * w.size(2) * w.size(3) >= 256;
 }
 }  // namespace
 

@@ -1,6 +1,6 @@
 // Strided iteration for CPU kernels: N operands over one shape, dims merged
 // where every operand is contiguous across them, rows handed to a callback,
-// rows spread over OpenMP threads when the work is large enough.
+// rows spread over threads (cpu/parallel.h) when the work is large enough.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -9,12 +9,19 @@
 #include <vector>
 
 #include "core/tensor_impl.h"
+#include "cpu/parallel.h"
 #include "kiln/core/dtype.h"
 
 namespace kiln::cpu {
 
-// Below this many elements a loop runs on one thread.
-constexpr int64_t kParallelGrain = 32768;
+// Below this many elements an OpenMP loop runs on one thread. Large on
+// purpose: libgomp's threads spin at every region's barrier and afterwards,
+// and on cores shared with other processes each region can stall for a
+// scheduler time slice (the Fashion-MNIST CNN's step took 254 ms with 32768
+// here vs 147 ms with 2M, 2 threads, load ~9). Elementwise maps (below),
+// batch norm, max pooling and convolution use the blocking pool of
+// cpu/parallel.h with its own, smaller grain instead.
+constexpr int64_t kParallelGrain = int64_t{1} << 21;
 
 template <class T> using opmath_t = kiln::opmath_t<T>;
 
@@ -76,26 +83,16 @@ void for_each_row(const LoopGeometry<N>& g, const std::array<char*, N>& base, Ro
       row(p, inner, inner_strides);
     }
   };
-  if (g.numel < kParallelGrain || rows == 1) {
-    if (rows == 1 && g.numel >= kParallelGrain) {
-      // One long row: split it across threads.
-#pragma omp parallel
-      {
-        const int64_t nt = omp_threads(), t = omp_thread();
-        const int64_t chunk = (inner + nt - 1) / nt, b = t * chunk, e = std::min(inner, b + chunk);
-        if (b < e) {
-          std::array<char*, N> p = base;
-          for (size_t k = 0; k < N; ++k) p[k] += b * inner_strides[k];
-          row(p, e - b, inner_strides);
-        }
-      }
-      return;
-    }
-    run_rows(0, rows);
+  if (rows == 1) {
+    // One long row: split it across threads.
+    parallel_ranges(inner, g.numel, [&](int64_t b, int64_t e) {
+      std::array<char*, N> p = base;
+      for (size_t k = 0; k < N; ++k) p[k] += b * inner_strides[k];
+      row(p, e - b, inner_strides);
+    });
     return;
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) run_rows(r, r + 1);
+  parallel_ranges(rows, g.numel, run_rows);
 }
 
 template <class TOut, class... TIn, size_t N, class F, size_t... I>

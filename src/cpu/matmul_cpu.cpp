@@ -1,8 +1,10 @@
 // CPU matrix products through OpenBLAS (sgemm/dgemm); f16/bf16 are widened
-// to f32 for the product and rounded back.
+// to f32 for the product and rounded back. Small products run on one
+// OpenBLAS thread (blas_threads.h).
 #include <cblas.h>
 
 #include "core/tensor_impl.h"
+#include "cpu/blas_threads.h"
 #include "cpu/cpu_backend.h"
 
 namespace kiln::cpu {
@@ -26,6 +28,7 @@ void batched(const Tensor& a, const Tensor& b, Tensor& out, Gemm gemm) {
   const T* ap = static_cast<const T*>(a.raw_data_ptr());
   const T* bp = static_cast<const T*>(b.raw_data_ptr());
   T* cp = static_cast<T*>(out.raw_data_ptr());
+  BlasSingleThread single(B * M * N * K < kBlasParallelMacs);
   for (int64_t i = 0; i < B; ++i) {
     gemm(CblasRowMajor, oa.trans, ob.trans, M, N, K, T(1), ap + i * a.stride(0), oa.ld, bp + i * b.stride(0), ob.ld,
          T(0), cp + i * M * N, N);

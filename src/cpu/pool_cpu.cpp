@@ -1,11 +1,17 @@
 // CPU max/avg pooling over NCHW planes. Every (n, c) plane is independent,
-// so OpenMP splits the N*C planes; the inner loops walk contiguous rows.
+// so threads split the N*C planes (max pool: cpu/parallel.h; avg: OpenMP);
+// the inner loops walk contiguous rows.
 // f16/bf16 compute in float (opmath) and round the result once.
 #include <cmath>
+#include <type_traits>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <limits>
 
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
+#include "cpu/parallel.h"
 
 namespace kiln::cpu {
 
@@ -18,10 +24,92 @@ PlaneGeometry geometry(const Tensor& x, const Tensor& y) {
   return {x.size(0) * x.size(1), x.size(2), x.size(3), y.size(2), y.size(3)};
 }
 
+// The common 2x2, stride 2, unpadded window that lies wholly inside the
+// input: four loads per output and selects instead of unpredictable branches
+// (the generic loop below spends most of its time mispredicting `v > best` on
+// real activations). Same result and tie/NaN rules as the generic loop: the
+// first maximum in row-major window order wins, the first NaN wins over all.
+#if defined(__SSE2__)
+// Four outputs of one 2x2 output row at a time (x86-64 always has SSE2);
+// returns how many outputs it wrote. The lanes follow the scalar rule below.
+int64_t max_pool_2x2_row_sse(const float* r0, const float* r1, int64_t W, int64_t Wo, int64_t base, float* y,
+                             int64_t* idx) {
+  int64_t ow = 0;
+  const __m128i lane = _mm_set_epi32(6, 4, 2, 0);
+  for (; ow + 4 <= Wo; ow += 4) {
+    const __m128 t0 = _mm_loadu_ps(r0 + 2 * ow), t1 = _mm_loadu_ps(r0 + 2 * ow + 4);
+    const __m128 u0 = _mm_loadu_ps(r1 + 2 * ow), u1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+    __m128 best = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
+    __m128i off = _mm_setzero_si128();
+    auto take = [&](__m128 v, int32_t o) {
+      const __m128 nan_over_number = _mm_and_ps(_mm_cmpunord_ps(v, v), _mm_cmpord_ps(best, best));
+      const __m128 t = _mm_or_ps(_mm_cmpgt_ps(v, best), nan_over_number);
+      best = _mm_or_ps(_mm_and_ps(t, v), _mm_andnot_ps(t, best));
+      const __m128i ti = _mm_castps_si128(t);
+      off = _mm_or_si128(_mm_and_si128(ti, _mm_set1_epi32(o)), _mm_andnot_si128(ti, off));
+    };
+    take(_mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1)), 1);
+    take(_mm_shuffle_ps(u0, u1, _MM_SHUFFLE(2, 0, 2, 0)), static_cast<int32_t>(W));
+    take(_mm_shuffle_ps(u0, u1, _MM_SHUFFLE(3, 1, 3, 1)), static_cast<int32_t>(W + 1));
+    _mm_storeu_ps(y + ow, best);
+    // Index = base + 2*ow + lane offset + window offset, widened to int64.
+    const __m128i rel = _mm_add_epi32(off, lane);
+    const __m128i start = _mm_set1_epi64x(base + 2 * ow);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(idx + ow),
+                     _mm_add_epi64(start, _mm_unpacklo_epi32(rel, _mm_setzero_si128())));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(idx + ow + 2),
+                     _mm_add_epi64(start, _mm_unpackhi_epi32(rel, _mm_setzero_si128())));
+  }
+  return ow;
+}
+#endif
+
+template <class T>
+void max_pool_fwd_2x2(const T* xp, const PlaneGeometry& g, T* yp, int64_t* ip) {
+  using acc_t = opmath_t<T>;
+  const int64_t plane_out = g.Ho * g.Wo;
+  parallel_ranges(g.planes, g.planes * plane_out * 4, [&](int64_t plane_begin, int64_t plane_end) {
+    for (int64_t plane = plane_begin; plane < plane_end; ++plane) {
+      const T* xpl = xp + plane * g.H * g.W;
+      T* ypl = yp + plane * plane_out;
+      int64_t* ipl = ip + plane * plane_out;
+      for (int64_t oh = 0; oh < g.Ho; ++oh) {
+        const T* r0 = xpl + (2 * oh) * g.W;
+        const T* r1 = r0 + g.W;
+        const int64_t base = 2 * oh * g.W;
+        int64_t ow = 0;
+  #if defined(__SSE2__)
+        if constexpr (std::is_same_v<T, float>) ow = max_pool_2x2_row_sse(r0, r1, g.W, g.Wo, base, ypl + oh * g.Wo,
+                                                                          ipl + oh * g.Wo);
+  #endif
+        for (; ow < g.Wo; ++ow) {
+          acc_t best = static_cast<acc_t>(r0[2 * ow]);
+          int64_t off = 0;
+          // Takes v when it is larger, or NaN while best is not yet NaN.
+          auto take = [&](acc_t v, int64_t o) {
+            const bool t = v > best || (v != v && best == best);
+            best = t ? v : best;
+            off = t ? o : off;
+          };
+          take(static_cast<acc_t>(r0[2 * ow + 1]), 1);
+          take(static_cast<acc_t>(r1[2 * ow]), g.W);
+          take(static_cast<acc_t>(r1[2 * ow + 1]), g.W + 1);
+          ypl[oh * g.Wo + ow] = static_cast<T>(best);
+          ipl[oh * g.Wo + ow] = base + 2 * ow + off;
+        }
+      }
+    }
+  });
+}
+
 template <class T>
 void max_pool_fwd(const Tensor& x, const detail::Pool2dParams& p, Tensor& out, Tensor& indices) {
   using acc_t = opmath_t<T>;
   const PlaneGeometry g = geometry(x, out);
+  if (p.kernel[0] == 2 && p.kernel[1] == 2 && p.stride[0] == 2 && p.stride[1] == 2 && p.padding[0] == 0 &&
+      p.padding[1] == 0 && 2 * g.Ho <= g.H && 2 * g.Wo <= g.W) {
+    return max_pool_fwd_2x2<T>(x.data_ptr<T>(), g, out.data_ptr<T>(), indices.data_ptr<int64_t>());
+  }
   const T* xp = x.data_ptr<T>();
   T* yp = out.data_ptr<T>();
   int64_t* ip = indices.data_ptr<int64_t>();
@@ -65,19 +153,20 @@ void max_pool_bwd(const Tensor& gy, const Tensor& indices, Tensor& gx) {
   const T* gyp = gy.data_ptr<T>();
   const int64_t* ip = indices.data_ptr<int64_t>();
   T* gxp = gx.data_ptr<T>();
-#pragma omp parallel for schedule(static) if (planes * HW > kParallelGrain)
-  for (int64_t plane = 0; plane < planes; ++plane) {
-    T* gpl = gxp + plane * HW;
-    if constexpr (std::is_same_v<T, acc_t>) {
-      for (int64_t i = 0; i < HW; ++i) gpl[i] = T(0);
-      for (int64_t i = 0; i < out_hw; ++i) gpl[ip[plane * out_hw + i]] += gyp[plane * out_hw + i];
-    } else {
-      std::vector<acc_t> acc(static_cast<size_t>(HW), acc_t(0));
-      for (int64_t i = 0; i < out_hw; ++i)
-        acc[static_cast<size_t>(ip[plane * out_hw + i])] += static_cast<acc_t>(gyp[plane * out_hw + i]);
-      for (int64_t i = 0; i < HW; ++i) gpl[i] = static_cast<T>(acc[static_cast<size_t>(i)]);
+  parallel_ranges(planes, planes * HW, [&](int64_t plane_begin, int64_t plane_end) {
+    for (int64_t plane = plane_begin; plane < plane_end; ++plane) {
+      T* gpl = gxp + plane * HW;
+      if constexpr (std::is_same_v<T, acc_t>) {
+        for (int64_t i = 0; i < HW; ++i) gpl[i] = T(0);
+        for (int64_t i = 0; i < out_hw; ++i) gpl[ip[plane * out_hw + i]] += gyp[plane * out_hw + i];
+      } else {
+        std::vector<acc_t> acc(static_cast<size_t>(HW), acc_t(0));
+        for (int64_t i = 0; i < out_hw; ++i)
+          acc[static_cast<size_t>(ip[plane * out_hw + i])] += static_cast<acc_t>(gyp[plane * out_hw + i]);
+        for (int64_t i = 0; i < HW; ++i) gpl[i] = static_cast<T>(acc[static_cast<size_t>(i)]);
+      }
     }
-  }
+  });
 }
 
 // The window of output (oh, ow) clipped to the input, and its divisor.

@@ -129,8 +129,12 @@ Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) {
 
 Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha) {
   checked_result_type("sub", a, b);
-  KILN_CHECK(a.dtype() != kBool || b.dtype() != kBool, DTypeError, "sub: subtraction of two bool tensors is not ",
-             "supported; use logical ops");
+  // PyTorch refuses a bool operand on either side (true - x has no clear meaning).
+  KILN_CHECK(a.dtype() != kBool || b.dtype() != kBool, DTypeError,
+             "sub: Subtraction, the `-` operator, with two bool tensors is not supported; use logical_xor instead");
+  KILN_CHECK(a.dtype() != kBool && b.dtype() != kBool, DTypeError,
+             "sub: Subtraction, the `-` operator, with a bool tensor is not supported (", detail::describe(a), " - ",
+             detail::describe(b), "); to invert a mask use logical_not");
   if (!(alpha.is_integral() && alpha.to_int() == 1)) return sub(a, mul(b, scalar_tensor(alpha, b.options().dtype(detail::result_type(b, alpha)))));
   const DType compute = checked_result_type("sub", a, b);
   check_differentiable_dtype("sub", compute, a, b);

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/tensor_impl.h"
 #include "kiln/core/generator.h"
@@ -60,7 +61,18 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, const 
 
 Tensor linspace(double start, double end, int64_t steps, const TensorOptions& opts) {
   KILN_CHECK(steps >= 0, ValueError, "linspace: number of steps must be non-negative, got ", steps);
-  check_random_dtype("linspace", opts.dtype());
+  KILN_CHECK(opts.dtype() != kBool, DTypeError, "linspace: bool is not supported; use a numeric dtype");
+  if (!is_floating(opts.dtype())) {
+    // Integers: like PyTorch, the points are computed in floating point and
+    // truncated. The second half counts back from `end`, so the last point is
+    // exactly `end` (start + (steps-1)*step can land just below an integer).
+    std::vector<double> points(static_cast<size_t>(steps));
+    const double step = steps > 1 ? (end - start) / double(steps - 1) : 0.0;
+    for (int64_t i = 0; i < steps; ++i)
+      points[static_cast<size_t>(i)] = i < steps / 2 ? start + step * double(i) : end - step * double(steps - 1 - i);
+    if (steps == 1) points[0] = start;
+    return finish(tensor(points, {steps}, kFloat64).to(opts.dtype()).to(opts.device()), opts);
+  }
   Tensor t = make_empty({steps}, opts.dtype(), opts.device());
   if (steps > 0) detail::backend_of(t).arange(t, start, steps == 1 ? 0.0 : (end - start) / double(steps - 1));
   return finish(t, opts);

@@ -94,6 +94,8 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
   KILN_CHECK(x.dim() > 0, ShapeError, "split: expects a tensor with at least 1 dim, got a 0-dim tensor");
   KILN_CHECK(split_size > 0, ValueError, "split: split_size must be positive, got ", split_size);
   const int64_t d = detail::wrap_dim("split", dim, x.dim());
+  // A size-0 dim splits into one empty part, as in PyTorch.
+  if (x.size(d) == 0) return {x.narrow(d, 0, 0)};
   std::vector<Tensor> parts;
   for (int64_t start = 0; start < x.size(d); start += split_size)
     parts.push_back(x.narrow(d, start, std::min(split_size, x.size(d) - start)));

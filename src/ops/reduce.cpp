@@ -150,10 +150,12 @@ static ValuesIndices max_min_dim(const char* name, bool is_max, const Tensor& x,
 ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim) { return max_min_dim("max", true, x, dim, keepdim); }
 ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim) { return max_min_dim("min", false, x, dim, keepdim); }
 
-Tensor var(const Tensor& x, const Shape& dims_in, int64_t correction, bool keepdim) {
-  detail::check_defined("var", x);
-  detail::check_floating("var", x);
-  Shape dims = detail::normalize_dims("var", dims_in, x.dim());
+namespace {
+// var and std share this; `op` names the public function in errors.
+Tensor variance(const char* op, const Tensor& x, const Shape& dims_in, int64_t correction, bool keepdim) {
+  detail::check_defined(op, x);
+  detail::check_floating(op, x);
+  Shape dims = detail::normalize_dims(op, dims_in, x.dim());
   int64_t n = 1;
   for (int64_t d : dims) n *= x.size(d);
   // Two passes (mean, then squared deviations): stable, and differentiable
@@ -162,15 +164,25 @@ Tensor var(const Tensor& x, const Shape& dims_in, int64_t correction, bool keepd
   const double denom = static_cast<double>(std::max<int64_t>(n - correction, 0));
   return sum(centered * centered, dims, keepdim) / denom;
 }
+}  // namespace
+
+Tensor var(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim) {
+  return variance("var", x, dims, correction, keepdim);
+}
 
 Tensor std(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim) {
-  return sqrt(var(x, dims, correction, keepdim));
+  return sqrt(variance("std", x, dims, correction, keepdim));
 }
 
 Tensor logsumexp(const Tensor& x, const Shape& dims_in, bool keepdim) {
   detail::check_defined("logsumexp", x);
   detail::check_floating("logsumexp", x);
   Shape dims = detail::normalize_dims("logsumexp", dims_in, x.dim());
+  int64_t n = 1;
+  for (int64_t d : dims) n *= x.size(d);
+  // An empty reduction is log(0) = -inf, as in PyTorch (amax would refuse it).
+  // The sum keeps the result in the graph; its gradient is empty like x.
+  if (n == 0) return sum(x, dims, keepdim) + (-std::numeric_limits<double>::infinity());
   Tensor m = amax(x, dims, /*keepdim=*/true).detach();
   // A row of -inf would give inf - inf; shift by 0 there instead.
   m = where(abs(m) == std::numeric_limits<double>::infinity(), zeros_like(m), m);

@@ -47,6 +47,8 @@ struct ConvCase {
   int64_t stride, pad, dil, groups;
   bool bias;
 };
+// gtest prints the case name (ctest lines otherwise show the struct's bytes).
+void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
 
 Shape conv_out_shape(const ConvCase& c) {
   const int64_t ho = (c.H + 2 * c.pad - c.dil * (c.kh - 1) - 1) / c.stride + 1;
@@ -187,6 +189,7 @@ struct PoolCase {
   int64_t N, C, H, W, k, stride, pad;
   bool ceil_mode, count_include_pad;
 };
+void PrintTo(const PoolCase& c, std::ostream* os) { *os << c.name; }
 
 int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t p, bool ceil_mode) {
   const int64_t span = in + 2 * p - k;
@@ -269,6 +272,7 @@ struct BnCase {
   bool affine;
   bool training;
 };
+void PrintTo(const BnCase& c, std::ostream* os) { *os << c.name; }
 
 class CudaBatchNorm : public ::testing::TestWithParam<BnCase> {};
 
@@ -361,6 +365,7 @@ struct SgdCase {
   double momentum, dampening, weight_decay;
   bool nesterov;
 };
+void PrintTo(const SgdCase& c, std::ostream* os) { *os << c.name; }
 class CudaSgd : public ::testing::TestWithParam<SgdCase> {};
 
 TEST_P(CudaSgd, ThreeStepsMatchTheCpuBackend) {
@@ -399,6 +404,7 @@ struct AdamCase {
   double weight_decay;
   bool decoupled, amsgrad;
 };
+void PrintTo(const AdamCase& c, std::ostream* os) { *os << c.name; }
 class CudaAdam : public ::testing::TestWithParam<AdamCase> {};
 
 TEST_P(CudaAdam, ThreeStepsMatchTheCpuBackend) {

@@ -26,7 +26,8 @@ if(NOT EXISTS ${prefix}/include/kiln/kiln.h)
 endif()
 
 # 2. Configure and build the consumer against the prefix only.
-set(configure_args -S ${CONSUMER_SOURCE_DIR} -B ${consumer_build} -DCMAKE_PREFIX_PATH=${prefix})
+set(configure_args -S ${CONSUMER_SOURCE_DIR} -B ${consumer_build} -DCMAKE_PREFIX_PATH=${prefix}
+                   -DKILN_CONSUMER_MAIN=${CONSUMER_MAIN})
 if(GENERATOR)
   list(APPEND configure_args -G ${GENERATOR})
 endif()

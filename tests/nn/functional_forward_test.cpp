@@ -17,6 +17,8 @@ struct ConvCase {
   int64_t groups;
   bool bias;
 };
+// gtest prints the case name (ctest lines otherwise show the struct's bytes).
+void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
 const ConvCase kConvCases[] = {
     {"3x3_pad1", 2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, true},
     {"stride2_rect", 2, 2, 9, 8, 3, 3, 2, {2, 3}, {1, 0}, 1, 1, true},

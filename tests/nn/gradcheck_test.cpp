@@ -21,6 +21,8 @@ struct ConvGradCase {
   Size2 stride, padding, dilation;
   int64_t groups;
 };
+// gtest prints the case name (ctest lines otherwise show the struct's bytes).
+void PrintTo(const ConvGradCase& c, std::ostream* os) { *os << c.name; }
 
 class Conv2dGradcheck : public ::testing::TestWithParam<ConvGradCase> {};
 

@@ -19,6 +19,7 @@ const RowFamily kRowFamilies[] = {
     indexing_rows,
     shape_rows,
     factory_rows,
+    nn_rows,
 };
 }  // namespace
 

@@ -149,6 +149,7 @@ std::vector<OpRow> linalg_rows();
 std::vector<OpRow> indexing_rows();
 std::vector<OpRow> shape_rows();
 std::vector<OpRow> factory_rows();
+std::vector<OpRow> nn_rows();
 
 // Every row of every family (built once).
 const std::vector<OpRow>& all_rows();

@@ -86,7 +86,14 @@ std::vector<OpRow> arithmetic_rows() {
                          "alpha2"));
       return s;
     };
-    r.errors = {error("bool_operands", [] { sub(ones({2}, kBool), ones({2}, kBool)); }, ErrorKind::DType, {"sub", "bool"})};
+    r.errors = {error("bool_operands", [] { sub(ones({2}, kBool), ones({2}, kBool)); }, ErrorKind::DType, {"sub", "bool"}),
+                // One bool operand is refused too, as in PyTorch.
+                error("bool_minus_float", [] { sub(ones({2}, kBool), ones({2})); }, ErrorKind::DType,
+                      {"sub", "Subtraction, the `-` operator, with a bool tensor is not supported"}),
+                error("int_minus_bool", [] { ones({2}, kInt64) - ones({2}, kBool); }, ErrorKind::DType,
+                      {"sub", "with a bool tensor is not supported"}),
+                error("scalar_minus_bool", [] { 1.0 - ones({2}, kBool); }, ErrorKind::DType,
+                      {"sub", "with a bool tensor is not supported"})};
     rows.push_back(r);
   }
   rows.push_back(binary_row("mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); },

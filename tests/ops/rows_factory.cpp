@@ -93,7 +93,32 @@ std::vector<OpRow> factory_rows() {
       s.push_back(factory([](const TensorOptions& o) { return linspace(3, 9, 0, o); }, Ref{{0}, {}, std::nullopt}, "none"));
       return s;
     };
-    r.errors = {error("negative_steps", [] { linspace(0, 1, -1); }, ErrorKind::Value, {"linspace", "-1"})};
+    r.errors = {error("negative_steps", [] { linspace(0, 1, -1); }, ErrorKind::Value, {"linspace", "-1"}),
+                error("bool", [] { linspace(0, 1, 3, kBool); }, ErrorKind::DType, {"linspace", "bool"})};
+    rows.push_back(r);
+  }
+  {
+    // Integer dtypes: PyTorch computes the points in floating point and
+    // truncates toward zero; the last point is exactly `end`.
+    OpRow r;
+    r.name = "linspace_int";
+    r.covers = {"linspace"};
+    r.dtypes = {kInt32, kInt64};
+    r.samples = [] {
+      std::vector<Sample> s;
+      s.push_back(factory([](const TensorOptions& o) { return linspace(0, 10, 4, o); },
+                          Ref{{4}, {0, 3, 6, 10}, std::nullopt}, "0_10_4"));
+      s.push_back(factory([](const TensorOptions& o) { return linspace(-5, 5, 4, o); },
+                          Ref{{4}, {-5, -1, 1, 5}, std::nullopt}, "truncates_toward_zero"));
+      s.push_back(factory([](const TensorOptions& o) { return linspace(10, 0, 5, o); },
+                          Ref{{5}, {10, 7, 5, 2, 0}, std::nullopt}, "descending"));
+      s.push_back(factory([](const TensorOptions& o) { return linspace(0, 1, 49, o); },
+                          Ref{{49}, [] { std::vector<double> v(49, 0.0); v.back() = 1; return v; }(), std::nullopt},
+                          "last_point_is_end"));
+      s.push_back(factory([](const TensorOptions& o) { return linspace(3, 9, 1, o); }, Ref{{1}, {3}, std::nullopt}, "one"));
+      s.push_back(factory([](const TensorOptions& o) { return linspace(3, 9, 0, o); }, Ref{{0}, {}, std::nullopt}, "none"));
+      return s;
+    };
     rows.push_back(r);
   }
   {

@@ -41,12 +41,6 @@ Ref ref_narrow(const Ref& x, int64_t d, int64_t start, int64_t len) {
   return out;
 }
 
-std::vector<double> iota_values(int64_t n, std::function<double(int64_t)> f) {
-  std::vector<double> v;
-  for (int64_t i = 0; i < n; ++i) v.push_back(f(i));
-  return v;
-}
-
 }  // namespace
 
 std::vector<OpRow> indexing_rows() {
@@ -114,7 +108,8 @@ std::vector<OpRow> indexing_rows() {
     r.samples = [is_chunk] {
       std::vector<Sample> s;
       const std::vector<std::tuple<SampleInput, int64_t, int64_t>> cases = {
-          {in({7, 3}), 3, 0}, {in({4, 6}, kT), 2, 1}, {in({5}), 5, 0}, {in({5}), 7, 0}, {in({2, 9}, kS), 4, -1}};
+          {in({7, 3}), 3, 0}, {in({4, 6}, kT), 2, 1}, {in({5}), 5, 0}, {in({5}), 7, 0}, {in({2, 9}, kS), 4, -1},
+          {in({0, 3}), 2, 0}};  // a size-0 dim gives one empty part, as in PyTorch
       for (const auto& [input, k, dim] : cases) {
         const int64_t kk = k, d = dim;
         Sample smp;
@@ -126,6 +121,7 @@ std::vector<OpRow> indexing_rows() {
           const int64_t n = v[0].shape[dd];
           const int64_t size = is_chunk ? std::max<int64_t>((n + kk - 1) / kk, 1) : kk;
           std::vector<Ref> parts;
+          if (n == 0) parts.push_back(ref_narrow(v[0], dd, 0, 0));
           for (int64_t start = 0; start < n; start += size)
             parts.push_back(ref_narrow(v[0], dd, start, std::min(size, n - start)));
           return parts;

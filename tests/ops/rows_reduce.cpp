@@ -28,6 +28,7 @@ double ref_min(const std::vector<double>& g) { return *std::min_element(g.begin(
 double ref_argmax(const std::vector<double>& g) { return double(std::max_element(g.begin(), g.end()) - g.begin()); }
 double ref_argmin(const std::vector<double>& g) { return double(std::min_element(g.begin(), g.end()) - g.begin()); }
 double ref_lse(const std::vector<double>& g) {
+  if (g.empty()) return -std::numeric_limits<double>::infinity();  // log(0)
   const double m = ref_max(g);
   double s = 0;
   for (double v : g) s += std::exp(v - m);
@@ -226,12 +227,15 @@ std::vector<OpRow> reduction_rows() {
       return s;
     };
     r.errors = {error("integer_input", [is_std] { is_std ? kiln::std(zeros({3}, kInt32)) : var(zeros({3}, kInt32)); },
-                      ErrorKind::DType, {"var", "int32"})};
+                      ErrorKind::DType, {is_std ? "std" : "var", "int32"}),
+                // Errors name the function called (std is computed through var's code).
+                error("dim_out_of_range", [is_std] { is_std ? kiln::std(zeros({2, 3}), {2}) : var(zeros({2, 3}), {2}); },
+                      ErrorKind::Index, {is_std ? "std:" : "var:", "dim 2"})};
     rows.push_back(r);
   }
   {
     OpRow r = reduce_row("logsumexp", [](const Tensor& x, const Shape& d, bool k) { return logsumexp(x, d, k); },
-                         ref_lse, floating_dtypes(), false);
+                         ref_lse, floating_dtypes(), /*allow_empty=*/true);
     r.tolerances = {{kFloat16, {4e-3, 4e-3}}, {kBFloat16, {3e-2, 3e-2}}};
     auto base = r.samples;
     r.samples = [base] {
@@ -241,6 +245,9 @@ std::vector<OpRow> reduction_rows() {
                          [](const std::vector<Tensor>& v) { return logsumexp(v[0], {1}); },
                          [](const std::vector<Ref>& v) { return reduce_ref(v[0], {1}, false, ref_lse); },
                          "large_values"));
+      // Reducing nothing gives log(0) = -inf, as in PyTorch.
+      s.push_back(sample({in({0})}, [](const std::vector<Tensor>& v) { return logsumexp(v[0], {}); },
+                         [](const std::vector<Ref>& v) { return reduce_ref(v[0], {}, false, ref_lse); }, "empty_all"));
       return s;
     };
     rows.push_back(r);
@@ -292,6 +299,9 @@ std::vector<OpRow> reduction_rows() {
                            return out;
                          },
                          "large_values"));
+      // Reducing nothing gives log(0) = -inf, as in PyTorch.
+      s.push_back(sample({in({0})}, [](const std::vector<Tensor>& v) { return logsumexp(v[0], {}); },
+                         [](const std::vector<Ref>& v) { return reduce_ref(v[0], {}, false, ref_lse); }, "empty_all"));
       return s;
     };
     r.errors = {error("integer_input", [is_log] { is_log ? log_softmax(zeros({2}, kInt64), 0) : softmax(zeros({2}, kInt64), 0); },

@@ -1,0 +1,128 @@
+// The blocking fork-join pool of parallel.h.
+#include "cpu/parallel.h"
+
+#include <omp.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace kiln::cpu {
+
+namespace {
+
+thread_local bool inside_run = false;
+
+class Pool {
+ public:
+  // False (and nothing run) when another thread's run holds the pool.
+  bool try_run(int threads, const std::function<void(int)>& body) {
+    std::unique_lock<std::mutex> one_run_at_a_time(run_mutex_, std::try_to_lock);
+    if (!one_run_at_a_time.owns_lock()) return false;
+    grow(threads - 1);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      body_ = &body;
+      active_ = threads - 1;
+      pending_ = threads - 1;
+      error_ = nullptr;
+      ++generation_;
+    }
+    wake_.notify_all();
+    std::exception_ptr mine;
+    try {
+      body(0);
+    } catch (...) {
+      mine = std::current_exception();
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    body_ = nullptr;
+    if (mine) std::rethrow_exception(mine);
+    if (error_) std::rethrow_exception(error_);
+    return true;
+  }
+
+ private:
+  void grow(int workers) {
+    while (static_cast<int>(threads_.size()) < workers) {
+      const int index = static_cast<int>(threads_.size()) + 1;
+      threads_.emplace_back([this, index] { work(index); });
+      threads_.back().detach();  // the pool lives as long as the process
+    }
+  }
+
+  void work(int index) {
+    inside_run = true;
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)>* body = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (index > active_) continue;  // this run needs fewer threads
+        body = body_;
+      }
+      std::exception_ptr err;
+      try {
+        (*body)(index);
+      } catch (...) {
+        err = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (err && !error_) error_ = err;
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex run_mutex_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> threads_;
+  const std::function<void(int)>* body_ = nullptr;
+  int active_ = 0, pending_ = 0;
+  uint64_t generation_ = 0;
+  std::exception_ptr error_;
+};
+
+// A forked child has none of the parent's worker threads: it runs serially.
+std::atomic<bool> in_forked_child{false};
+
+// Never destroyed: its detached threads may still be waiting at exit.
+Pool& pool() {
+  static auto* p = [] {
+    pthread_atfork(nullptr, nullptr, [] { in_forked_child = true; });
+    return new Pool();
+  }();
+  return *p;
+}
+
+}  // namespace
+
+int pool_threads() { return omp_get_max_threads(); }
+
+void parallel_run(int threads, const std::function<void(int)>& body) {
+  if (threads <= 1 || inside_run || omp_in_parallel() || in_forked_child) {
+    for (int t = 0; t < threads; ++t) body(t);
+    return;
+  }
+  inside_run = true;
+  bool ran = false;
+  try {
+    ran = pool().try_run(threads, body);
+  } catch (...) {
+    inside_run = false;
+    throw;
+  }
+  inside_run = false;
+  // Another thread (say a data-loading worker) is using the pool: run here.
+  if (!ran)
+    for (int t = 0; t < threads; ++t) body(t);
+}
+
+}  // namespace kiln::cpu

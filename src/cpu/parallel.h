@@ -1,0 +1,50 @@
+// A small fork-join pool whose idle threads block instead of spinning.
+//
+// libgomp's threads spin for a while at every barrier and after every
+// parallel region. On a machine whose cores are shared with other processes
+// that spinning burns this process's CPU share while its partner thread is
+// descheduled: the Fashion-MNIST CNN's training step on 2 shared cores took
+// ~85 ms with libgomp's default (spinning) wait policy and ~36 ms with
+// OMP_WAIT_POLICY=passive, which a library cannot set for its host process.
+// The parallel loops of a training step's big ops (convolution over
+// samples, batch norm over channels, pooling over planes, elementwise maps)
+// therefore run here; the rest of the backend stays on OpenMP.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+
+namespace kiln::cpu {
+
+// Threads a parallel_run uses: OpenMP's setting (OMP_NUM_THREADS or the
+// number of cores), so one knob controls both.
+int pool_threads();
+
+// Runs body(t) for t in [0, threads) on `threads` threads, the caller being
+// t = 0, and returns when all are done; rethrows the first exception. Runs
+// serially when threads <= 1, when called from inside another run or an
+// OpenMP region, or while another thread's run holds the pool.
+void parallel_run(int threads, const std::function<void(int)>& body);
+
+// Below this much work (elements touched) a pool loop runs on one thread:
+// waking a blocked thread costs tens of microseconds.
+constexpr int64_t kPoolGrain = int64_t{1} << 18;
+
+// Splits [0, n) into contiguous ranges, one per thread, and calls
+// body(begin, end) for each; one thread when work < kPoolGrain. The split
+// depends only on n and the thread count, so results are reproducible.
+template <class Body>
+void parallel_ranges(int64_t n, int64_t work, Body&& body) {
+  int64_t threads = work >= kPoolGrain ? pool_threads() : 1;
+  threads = std::max<int64_t>(1, std::min(threads, n));
+  if (threads == 1) {
+    if (n > 0) body(int64_t{0}, n);
+    return;
+  }
+  parallel_run(static_cast<int>(threads), [&](int t) {
+    const int64_t begin = n * t / threads, end = n * (t + 1) / threads;
+    if (begin < end) body(begin, end);
+  });
+}
+
+}  // namespace kiln::cpu
