@@ -11,11 +11,18 @@ echo "$kiln_line"
 if [[ -x "$build/benchmarks/peer/bench_train_libtorch" ]]; then
   torch_line=$("$build/benchmarks/peer/bench_train_libtorch" "$steps")
   echo "$torch_line"
-  python3 - "$kiln_line" "$torch_line" <<'PY'
+  # LibTorch picks 1 thread here (one per physical core); also time it on
+  # all cores so the comparison is fair either way.
+  torch2_line=$("$build/benchmarks/peer/bench_train_libtorch" "$steps" "$(nproc)")
+  echo "$torch2_line"
+  python3 - "$kiln_line" "$torch_line" "$torch2_line" <<'PY'
 import json, sys
-k, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(f"kiln/libtorch step time: {k['ms_per_step'] / t['ms_per_step']:.2f}x "
-      f"(kiln {k['samples_per_sec']:.0f} samples/s, {t['version']} {t['samples_per_sec']:.0f} samples/s)")
+k = json.loads(sys.argv[1])
+for line in sys.argv[2:]:
+    t = json.loads(line)
+    print(f"kiln/libtorch step time: {k['ms_per_step'] / t['ms_per_step']:.2f}x "
+          f"(kiln {k['samples_per_sec']:.0f} samples/s, {t['version']} with {t['threads']} threads "
+          f"{t['samples_per_sec']:.0f} samples/s)")
 PY
 else
   echo "LibTorch peer not built (tools/install-deps.sh --peer, then reconfigure)"

@@ -36,6 +36,9 @@ struct Net : torch::nn::Module {
 
 int main(int argc, char** argv) {
   const int steps = argc > 1 ? std::atoi(argv[1]) : kiln_bench::kSteps;
+  // LibTorch defaults to one thread per physical core (1 on these VMs); a
+  // second argument sets the intra-op thread count explicitly.
+  if (argc > 2) torch::set_num_threads(std::atoi(argv[2]));
   torch::manual_seed(0);
   Net net(kiln_bench::kChannels1, kiln_bench::kChannels2);
   torch::optim::SGD opt(net.parameters(), torch::optim::SGDOptions(kiln_bench::kLr).momentum(0.9));
