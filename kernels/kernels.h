@@ -110,8 +110,9 @@ void launch_randint(void* out, DType dtype, int64_t n, int64_t low, int64_t high
 
 }  // namespace kiln::kernels
 
-// Families declared in their own headers (conv, pooling, batch norm, optimizers).
+// Families declared in their own headers (conv, pooling, batch norm, optimizers, cross entropy).
 #include "batch_norm.cuh"
 #include "conv2d.cuh"
+#include "cross_entropy.cuh"
 #include "optim.cuh"
 #include "pool2d.cuh"

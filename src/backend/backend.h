@@ -109,6 +109,21 @@ class Backend {
   virtual void softmax_forward(const Tensor& x, int64_t dim, bool log, Tensor& out) = 0;
   // gx from the forward output y and its gradient gy (contiguous, same shape).
   virtual void softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim, bool log, Tensor& gx) = 0;
+  // Cross entropy of logits [N,C] (contiguous, floating) with class targets
+  // [N] (contiguous int64, each in [0, C) or == ignore_index), eps =
+  // label_smoothing: losses[n] = (1-eps)*(lse_n - x[n,t]) + eps*(lse_n -
+  // mean_c x[n,c]), 0 for ignored rows; losses [N] has the logits' dtype,
+  // lse [N] (f32, or f64 for f64 logits) gets logsumexp_c x[n,c] for the
+  // backward. Computed in opmath (f32 for f16/bf16).
+  virtual void cross_entropy_forward(const Tensor& logits, const Tensor& target, int64_t ignore_index,
+                                     double label_smoothing, Tensor& losses, Tensor& lse) = 0;
+  // grad_logits [N,C] (contiguous, logits' dtype, overwritten) =
+  // grad_losses[n] * (softmax(x)[n,c] - (1-eps)*[c == t_n] - eps/C), 0 for
+  // ignored rows; grad_losses [N] contiguous in the logits' dtype, lse from
+  // cross_entropy_forward.
+  virtual void cross_entropy_backward(const Tensor& grad_losses, const Tensor& logits, const Tensor& target,
+                                      const Tensor& lse, int64_t ignore_index, double label_smoothing,
+                                      Tensor& grad_logits) = 0;
 
   // --- linear algebra -------------------------------------------------------------
   // out[b] = a[b] @ b[b]: a [B,M,K], b [B,K,N], out [B,M,N] contiguous, one

@@ -20,6 +20,10 @@ class CpuBackend final : public detail::Backend {
   void arg_reduce(detail::ArgReduceOp op, const Tensor& x, int64_t dim, Tensor& out) override;
   void softmax_forward(const Tensor& x, int64_t dim, bool log, Tensor& out) override;
   void softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim, bool log, Tensor& gx) override;
+  void cross_entropy_forward(const Tensor& logits, const Tensor& target, int64_t ignore_index, double label_smoothing,
+                             Tensor& losses, Tensor& lse) override;
+  void cross_entropy_backward(const Tensor& grad_losses, const Tensor& logits, const Tensor& target, const Tensor& lse,
+                              int64_t ignore_index, double label_smoothing, Tensor& grad_logits) override;
   void matmul(const Tensor& a, const Tensor& b, Tensor& out) override;
   void index_select(const Tensor& x, int64_t dim, const Tensor& index, Tensor& out) override;
   void gather(const Tensor& x, int64_t dim, const Tensor& index, Tensor& out) override;

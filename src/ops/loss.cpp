@@ -104,6 +104,30 @@ Tensor reduce_elements(const Tensor& loss, Reduction r) {
   return loss;
 }
 
+// Cross entropy of logits [N,C] through the backend's fused primitive (one
+// pass per row, no [N,C] log-probabilities kept); the other layouts use the
+// log_softmax composition in cross_entropy below.
+Tensor fused_cross_entropy(const ClassRows& rows, const Targets& t, int64_t ignore_index, double label_smoothing,
+                           Reduction r) {
+  const Tensor& scores = rows.scores;
+  const DType lse_dtype = scores.dtype() == kFloat64 ? kFloat64 : kFloat32;
+  Tensor x = scores.detach().contiguous();
+  Tensor target = rows.target.contiguous();
+  Tensor per_row = detail::make_empty({x.size(0)}, x.dtype(), x.device());
+  Tensor lse = detail::make_empty({x.size(0)}, lse_dtype, x.device());
+  detail::backend_of(x).cross_entropy_forward(x, target, ignore_index, label_smoothing, per_row, lse);
+  if (autograd::needs_grad({&scores})) {
+    auto node = std::make_shared<autograd::FusedCrossEntropyBackward>();
+    node->logits = autograd::SavedTensor(x);
+    node->target = autograd::SavedTensor(target);
+    node->lse = autograd::SavedTensor(lse);
+    node->ignore_index = ignore_index;
+    node->label_smoothing = label_smoothing;
+    autograd::set_history(per_row, node, {&scores});
+  }
+  return reduce_rows(per_row, t.valid, r, rows.target_shape);
+}
+
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, double label_smoothing,
@@ -115,6 +139,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_
   ClassRows rows = class_rows(op, logits, target);
   const int64_t C = rows.scores.size(1);
   Targets t = check_targets(op, rows.target, C, ignore_index, logits.dtype());
+  if (logits.dim() <= 2) return fused_cross_entropy(rows, t, ignore_index, label_smoothing, r);
 
   Tensor lp, per_row;
   {

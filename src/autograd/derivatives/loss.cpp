@@ -19,6 +19,15 @@ std::vector<Tensor> CrossEntropyBackward::apply(const Tensor& grad) {
   return {(exp(lp) - q) * row};
 }
 
+std::vector<Tensor> FusedCrossEntropyBackward::apply(const Tensor& grad) {
+  Tensor x = logits.unpack(*this), t = target.unpack(*this), s = lse.unpack(*this);
+  // grad may be an expanded view (the backward of sum); the primitive wants it dense.
+  Tensor g = grad.to(x.dtype()).contiguous();
+  Tensor gx = detail::make_empty(x.sizes(), x.dtype(), x.device());
+  detail::backend_of(x).cross_entropy_backward(g, x, t, s, ignore_index, label_smoothing, gx);
+  return {gx};
+}
+
 std::vector<Tensor> BceWithLogitsBackward::apply(const Tensor& grad) {
   Tensor x = input.unpack(*this), y = target.unpack(*this);
   Tensor pw = has_pos_weight ? pos_weight.unpack(*this) : Tensor();

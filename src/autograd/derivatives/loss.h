@@ -21,6 +21,24 @@ struct CrossEntropyBackward : Node {
   }
 };
 
+// Per-row cross entropy of 2-D logits [N,C] computed by the fused backend
+// primitive; the gradient comes from Backend::cross_entropy_backward, which
+// recomputes softmax from the saved logsumexp. Not twice differentiable.
+struct FusedCrossEntropyBackward : Node {
+  SavedTensor logits;  // [N,C] contiguous, detached
+  SavedTensor target;  // int64 [N] contiguous, ignore_index kept
+  SavedTensor lse;     // [N] opmath dtype, logsumexp per row
+  int64_t ignore_index = -100;
+  double label_smoothing = 0;
+  std::string name() const override { return "FusedCrossEntropyBackward"; }
+  std::vector<Tensor> apply(const Tensor& grad) override;
+  void release_saved() override {
+    logits.reset();
+    target.reset();
+    lse.reset();
+  }
+};
+
 // Elementwise binary cross entropy with logits. Inputs (x, y[, pos_weight]).
 // With w = 1 + (pw-1)*y:  dL/dx = (1-y) - w*sigmoid(-x),
 // dL/dy = -x + (pw-1)*softplus(-x),  dL/dpw = y*softplus(-x).

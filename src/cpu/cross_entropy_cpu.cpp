@@ -1,0 +1,101 @@
+// CPU cross entropy with logits [N,C] over class-index targets, fused with
+// its backward: one pass per row finds the max, the sum of exp(x - max)
+// (rescaled online when the max grows) and the row sum needed for label
+// smoothing; the backward recomputes softmax from the saved logsumexp.
+// Rows run in parallel; each row is computed in opmath.
+#include <cmath>
+#include <limits>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/loops.h"
+#include "cpu/parallel.h"
+#include "functors/math.h"
+
+namespace kiln::cpu {
+
+namespace {
+
+// logsumexp and sum of one contiguous row of n values, in one pass.
+template <class T, class V = opmath_t<T>>
+void row_lse_and_sum(const T* x, int64_t n, V& lse, V& sum) {
+  constexpr V kNegInf = -std::numeric_limits<V>::infinity();
+  V m = kNegInf, s = 0, sx = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    const V v = static_cast<V>(x[k]);
+    sx += v;
+    if (v > m) {
+      if (m != kNegInf) s *= functors::exp_(m - v);
+      m = v;
+    }
+    if (v != kNegInf) s += functors::exp_(v - m);
+  }
+  lse = functors::log_(s) + (m == kNegInf ? V(0) : m);  // all -inf: avoid inf - inf, like softmax
+  sum = sx;
+}
+
+}  // namespace
+
+void CpuBackend::cross_entropy_forward(const Tensor& logits, const Tensor& target, int64_t ignore_index,
+                                       double label_smoothing, Tensor& losses, Tensor& lse) {
+  visit_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
+    using T = decltype(tag);
+    using V = opmath_t<T>;
+    const int64_t N = logits.size(0), C = logits.size(1);
+    const T* xp = static_cast<const T*>(logits.raw_data_ptr());
+    const int64_t* tp = static_cast<const int64_t*>(target.raw_data_ptr());
+    T* lp = static_cast<T*>(losses.raw_data_ptr());
+    V* sp = static_cast<V*>(lse.raw_data_ptr());
+    const V eps = static_cast<V>(label_smoothing);
+    parallel_ranges(N, N * C, [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n) {
+        const T* xr = xp + n * C;
+        V row_lse, row_sum;
+        row_lse_and_sum<T>(xr, C, row_lse, row_sum);
+        sp[n] = row_lse;
+        const int64_t t = tp[n];
+        if (t == ignore_index) {
+          lp[n] = static_cast<T>(0);
+          continue;
+        }
+        V loss = (V(1) - eps) * (row_lse - static_cast<V>(xr[t]));
+        if (eps > 0) loss += eps * (row_lse - row_sum / static_cast<V>(C));
+        lp[n] = static_cast<T>(loss);
+      }
+    });
+  });
+}
+
+void CpuBackend::cross_entropy_backward(const Tensor& grad_losses, const Tensor& logits, const Tensor& target,
+                                        const Tensor& lse, int64_t ignore_index, double label_smoothing,
+                                        Tensor& grad_logits) {
+  visit_floating(logits.dtype(), "cross_entropy_backward", [&](auto tag) {
+    using T = decltype(tag);
+    using V = opmath_t<T>;
+    const int64_t N = logits.size(0), C = logits.size(1);
+    const T* gp = static_cast<const T*>(grad_losses.raw_data_ptr());
+    const T* xp = static_cast<const T*>(logits.raw_data_ptr());
+    const int64_t* tp = static_cast<const int64_t*>(target.raw_data_ptr());
+    const V* sp = static_cast<const V*>(lse.raw_data_ptr());
+    T* op = static_cast<T*>(grad_logits.raw_data_ptr());
+    const V eps = static_cast<V>(label_smoothing);
+    const V off = eps / static_cast<V>(C);  // smoothing mass on every class
+    parallel_ranges(N, N * C, [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n) {
+        T* gr = op + n * C;
+        const int64_t t = tp[n];
+        if (t == ignore_index) {
+          for (int64_t c = 0; c < C; ++c) gr[c] = static_cast<T>(0);
+          continue;
+        }
+        const T* xr = xp + n * C;
+        const V g = static_cast<V>(gp[n]), row_lse = sp[n];
+        for (int64_t c = 0; c < C; ++c) {
+          const V q = (c == t ? V(1) - eps : V(0)) + off;
+          gr[c] = static_cast<T>(g * (functors::exp_(static_cast<V>(xr[c]) - row_lse) - q));
+        }
+      }
+    });
+  });
+}
+
+}  // namespace kiln::cpu
