@@ -31,25 +31,9 @@
 #include <vector>
 
 #include "conv2d.cuh"
+#include "kernel_bench.cuh"
 
 namespace {
-
-#define CHECK_CUDA(expr)                                                                          \
-  do {                                                                                            \
-    cudaError_t e_ = (expr);                                                                      \
-    if (e_ != cudaSuccess) {                                                                      \
-      std::fprintf(stderr, "%s failed: %s at %s:%d\n", #expr, cudaGetErrorString(e_), __FILE__, __LINE__); \
-      std::exit(1);                                                                               \
-    }                                                                                             \
-  } while (0)
-#define CHECK_CUDNN(expr)                                                                          \
-  do {                                                                                             \
-    cudnnStatus_t s_ = (expr);                                                                     \
-    if (s_ != CUDNN_STATUS_SUCCESS) {                                                              \
-      std::fprintf(stderr, "%s failed: %s at %s:%d\n", #expr, cudnnGetErrorString(s_), __FILE__, __LINE__); \
-      std::exit(1);                                                                                \
-    }                                                                                              \
-  } while (0)
 
 struct Shape {
   const char* name;
@@ -84,32 +68,6 @@ struct Result {
 std::string g_device = "unknown", g_commit = "unknown";
 double g_simt_peak_tflops = 0;
 
-double median(std::vector<float> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-template <class Fn>
-double time_ms(Fn&& fn, cudaStream_t stream) {
-  for (int i = 0; i < 5; ++i) fn();
-  cudaEvent_t a, b;
-  CHECK_CUDA(cudaEventCreate(&a));
-  CHECK_CUDA(cudaEventCreate(&b));
-  std::vector<float> times;
-  for (int i = 0; i < 25; ++i) {
-    CHECK_CUDA(cudaEventRecord(a, stream));
-    fn();
-    CHECK_CUDA(cudaEventRecord(b, stream));
-    CHECK_CUDA(cudaEventSynchronize(b));
-    float ms = 0;
-    CHECK_CUDA(cudaEventElapsedTime(&ms, a, b));
-    times.push_back(ms);
-  }
-  CHECK_CUDA(cudaEventDestroy(a));
-  CHECK_CUDA(cudaEventDestroy(b));
-  return median(times);
-}
-
 // Device buffers holding the same values as host floats (rounded to bf16 when asked).
 struct Buffer {
   void* ptr = nullptr;
@@ -122,23 +80,23 @@ struct Buffer {
         h[i] = __float2bfloat16_rn(host[i]);
         host[i] = __bfloat162float(h[i]);
       }
-      CHECK_CUDA(cudaMalloc(&ptr, count * 2));
-      CHECK_CUDA(cudaMemcpy(ptr, h.data(), count * 2, cudaMemcpyHostToDevice));
+      BENCH_CUDA(cudaMalloc(&ptr, count * 2));
+      BENCH_CUDA(cudaMemcpy(ptr, h.data(), count * 2, cudaMemcpyHostToDevice));
     } else {
-      CHECK_CUDA(cudaMalloc(&ptr, count * 4));
-      CHECK_CUDA(cudaMemcpy(ptr, host.data(), count * 4, cudaMemcpyHostToDevice));
+      BENCH_CUDA(cudaMalloc(&ptr, count * 4));
+      BENCH_CUDA(cudaMemcpy(ptr, host.data(), count * 4, cudaMemcpyHostToDevice));
     }
   }
-  explicit Buffer(size_t n, bool is_bf16) : count(n), bf16(is_bf16) { CHECK_CUDA(cudaMalloc(&ptr, n * (bf16 ? 2 : 4))); }
+  explicit Buffer(size_t n, bool is_bf16) : count(n), bf16(is_bf16) { BENCH_CUDA(cudaMalloc(&ptr, n * (bf16 ? 2 : 4))); }
   ~Buffer() { cudaFree(ptr); }
   std::vector<float> download() const {
     std::vector<float> out(count);
     if (bf16) {
       std::vector<__nv_bfloat16> h(count);
-      CHECK_CUDA(cudaMemcpy(h.data(), ptr, count * 2, cudaMemcpyDeviceToHost));
+      BENCH_CUDA(cudaMemcpy(h.data(), ptr, count * 2, cudaMemcpyDeviceToHost));
       for (size_t i = 0; i < count; ++i) out[i] = __bfloat162float(h[i]);
     } else {
-      CHECK_CUDA(cudaMemcpy(out.data(), ptr, count * 4, cudaMemcpyDeviceToHost));
+      BENCH_CUDA(cudaMemcpy(out.data(), ptr, count * 4, cudaMemcpyDeviceToHost));
     }
     return out;
   }
@@ -193,18 +151,18 @@ struct CudnnConv {
             const Buffer& wb, Buffer& yb)
       : handle(h) {
     const cudnnDataType_t dt = bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
-    CHECK_CUDNN(cudnnCreateTensorDescriptor(&x));
-    CHECK_CUDNN(cudnnCreateTensorDescriptor(&y));
-    CHECK_CUDNN(cudnnCreateTensorDescriptor(&b));
-    CHECK_CUDNN(cudnnCreateFilterDescriptor(&w));
-    CHECK_CUDNN(cudnnCreateConvolutionDescriptor(&conv));
-    CHECK_CUDNN(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, dt, s.N, s.C, s.H, s.W));
-    CHECK_CUDNN(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, dt, s.N, s.K, s.P(), s.Q()));
-    CHECK_CUDNN(cudnnSetTensor4dDescriptor(b, CUDNN_TENSOR_NCHW, dt, 1, s.K, 1, 1));
-    CHECK_CUDNN(cudnnSetFilter4dDescriptor(w, dt, CUDNN_TENSOR_NCHW, s.K, s.C, s.R, s.S));
-    CHECK_CUDNN(cudnnSetConvolution2dDescriptor(conv, s.pad, s.pad, s.stride, s.stride, 1, 1,
+    BENCH_CUDNN(cudnnCreateTensorDescriptor(&x));
+    BENCH_CUDNN(cudnnCreateTensorDescriptor(&y));
+    BENCH_CUDNN(cudnnCreateTensorDescriptor(&b));
+    BENCH_CUDNN(cudnnCreateFilterDescriptor(&w));
+    BENCH_CUDNN(cudnnCreateConvolutionDescriptor(&conv));
+    BENCH_CUDNN(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, dt, s.N, s.C, s.H, s.W));
+    BENCH_CUDNN(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, dt, s.N, s.K, s.P(), s.Q()));
+    BENCH_CUDNN(cudnnSetTensor4dDescriptor(b, CUDNN_TENSOR_NCHW, dt, 1, s.K, 1, 1));
+    BENCH_CUDNN(cudnnSetFilter4dDescriptor(w, dt, CUDNN_TENSOR_NCHW, s.K, s.C, s.R, s.S));
+    BENCH_CUDNN(cudnnSetConvolution2dDescriptor(conv, s.pad, s.pad, s.stride, s.stride, 1, 1,
                                                 CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    CHECK_CUDNN(cudnnSetConvolutionMathType(conv, requested));
+    BENCH_CUDNN(cudnnSetConvolutionMathType(conv, requested));
     size_t wanted = 0;
     for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++a) {
       size_t sz = 0;
@@ -220,7 +178,7 @@ struct CudnnConv {
     }
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int count = 0;
-    CHECK_CUDNN(cudnnFindConvolutionForwardAlgorithmEx(h, x, xb.ptr, w, wb.ptr, conv, y, yb.ptr,
+    BENCH_CUDNN(cudnnFindConvolutionForwardAlgorithmEx(h, x, xb.ptr, w, wb.ptr, conv, y, yb.ptr,
                                                        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, perf, find_ws, wanted));
     cudaFree(find_ws);
     int pick = -1;
@@ -232,9 +190,9 @@ struct CudnnConv {
     }
     algo = perf[pick].algo;
     math = perf[pick].mathType;
-    CHECK_CUDNN(cudnnSetConvolutionMathType(conv, math));
+    BENCH_CUDNN(cudnnSetConvolutionMathType(conv, math));
     workspace_bytes = perf[pick].memory;
-    if (workspace_bytes) CHECK_CUDA(cudaMalloc(&workspace, workspace_bytes));
+    if (workspace_bytes) BENCH_CUDA(cudaMalloc(&workspace, workspace_bytes));
   }
   ~CudnnConv() {
     cudaFree(workspace);
@@ -246,23 +204,18 @@ struct CudnnConv {
   }
   void run(const Buffer& xb, const Buffer& wb, const Buffer& bb, Buffer& yb) {
     const float one = 1.f, zero = 0.f;
-    CHECK_CUDNN(cudnnConvolutionForward(handle, &one, x, xb.ptr, w, wb.ptr, conv, algo, workspace, workspace_bytes,
+    BENCH_CUDNN(cudnnConvolutionForward(handle, &one, x, xb.ptr, w, wb.ptr, conv, algo, workspace, workspace_bytes,
                                         &zero, y, yb.ptr));
-    CHECK_CUDNN(cudnnAddTensor(handle, &one, b, bb.ptr, &one, y, yb.ptr));
+    BENCH_CUDNN(cudnnAddTensor(handle, &one, b, bb.ptr, &one, y, yb.ptr));
   }
 };
 
 void print_json(const Result& r) {
-  char pct[32], ratio[32];
-  if (r.pct >= 0) std::snprintf(pct, sizeof pct, "%.4f", r.pct);
-  else std::snprintf(pct, sizeof pct, "null");
-  std::snprintf(ratio, sizeof ratio, "%.4f", r.ratio);
-  std::printf(
-      "{\"bench\": \"conv2d_fwd\", \"version\": \"%s\", \"shape\": \"%s\", \"dtype\": \"%s\", \"ms\": %.5f, "
-      "\"rate\": %.3f, \"unit\": \"TFLOP/s\", \"pct_of_ceiling\": %s, \"ratio_vs_ref\": %s, \"valid\": %s, "
-      "\"device\": \"%s\", \"commit\": \"%s\"}\n",
-      r.version.c_str(), r.shape.c_str(), r.dtype.c_str(), r.ms, r.tflops, pct, ratio, r.valid ? "true" : "false",
-      g_device.c_str(), g_commit.c_str());
+  bench::Result j;
+  j.bench = "conv2d_fwd", j.version = r.version, j.shape = r.shape, j.dtype = r.dtype;
+  j.ms = r.ms, j.rate = r.tflops, j.unit = "TFLOP/s";
+  j.pct_of_ceiling = r.pct >= 0 ? r.pct : NAN, j.ratio_vs_ref = r.ratio;
+  bench::print_json(j, g_device, g_commit, {5, 3, 4, 4}, r.valid ? "\"valid\": true, " : "\"valid\": false, ");
   std::fflush(stdout);
 }
 
@@ -290,7 +243,7 @@ void bench_shape(const Shape& s, bool bf16, cudnnHandle_t handle, cudaStream_t s
   CudnnConv ref(handle, s, bf16, bf16 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH, x, w, y_cudnn);
   ref.run(x, w, b, y_cudnn);
   run_kiln();
-  CHECK_CUDA(cudaStreamSynchronize(stream));
+  BENCH_CUDA(cudaStreamSynchronize(stream));
   const std::vector<float> got_kiln = y_kiln.download(), got_cudnn = y_cudnn.download();
   const double rtol = bf16 ? 2e-2 : 1e-4, atol = bf16 ? 2e-2 : 1e-4;
   const double e_vs_cudnn = full_error(got_kiln, got_cudnn, rtol, atol);
@@ -301,8 +254,8 @@ void bench_shape(const Shape& s, bool bf16, cudnnHandle_t handle, cudaStream_t s
     std::fprintf(stderr, "VALIDATION FAILED %s %s: kiln vs cuDNN %.3g, kiln vs CPU %.3g, cuDNN vs CPU %.3g (<= 1 passes)\n",
                  s.str().c_str(), dtype, e_vs_cudnn, e_kiln_cpu, e_cudnn_cpu);
 
-  const double t_ref = time_ms([&] { ref.run(x, w, b, y_cudnn); }, stream);
-  const double t_kiln = time_ms(run_kiln, stream);
+  const double t_ref = bench::median_ms_on([&] { ref.run(x, w, b, y_cudnn); }, stream);
+  const double t_kiln = bench::median_ms_on(run_kiln, stream);
   auto make = [&](const char* version, double ms, bool fma, bool valid) {
     Result r;
     r.shape_name = s.name, r.shape = s.str(), r.dtype = dtype, r.version = version;
@@ -318,7 +271,7 @@ void bench_shape(const Shape& s, bool bf16, cudnnHandle_t handle, cudaStream_t s
   make(bf16 ? "cudnn_best_tensor_op" : "cudnn_best_fma", t_ref, !bf16, cudnn_ok);
   if (!bf16) {
     CudnnConv tf32(handle, s, false, CUDNN_DEFAULT_MATH, x, w, y_cudnn);
-    make("cudnn_best_tf32_allowed", time_ms([&] { tf32.run(x, w, b, y_cudnn); }, stream), false, true);
+    make("cudnn_best_tf32_allowed", bench::median_ms_on([&] { tf32.run(x, w, b, y_cudnn); }, stream), false, true);
   }
 }
 
@@ -326,23 +279,22 @@ void bench_shape(const Shape& s, bool bf16, cudnnHandle_t handle, cudaStream_t s
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    std::fprintf(stderr, "bench_conv2d: no CUDA device\n");
-    return 1;
+  if (!bench::gpu_present()) {
+    std::printf("bench_conv2d: skipped: no CUDA device\n");
+    return 0;
   }
   cudaDeviceProp prop{};
-  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+  BENCH_CUDA(cudaGetDeviceProperties(&prop, 0));
   g_device = prop.name;
-  if (const char* c = std::getenv("KILN_COMMIT")) g_commit = c;
+  g_commit = bench::commit();
   int clock_khz = 0;
   if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, 0) == cudaSuccess && clock_khz > 0)
     g_simt_peak_tflops = double(prop.multiProcessorCount) * 128 * 2 * clock_khz * 1e3 / 1e12;
   cudaStream_t stream;
-  CHECK_CUDA(cudaStreamCreate(&stream));
+  BENCH_CUDA(cudaStreamCreate(&stream));
   cudnnHandle_t handle;
-  CHECK_CUDNN(cudnnCreate(&handle));
-  CHECK_CUDNN(cudnnSetStream(handle, stream));
+  BENCH_CUDNN(cudnnCreate(&handle));
+  BENCH_CUDNN(cudnnSetStream(handle, stream));
 
   std::vector<Result> results;
   for (const Shape& s : kShapes) {

@@ -18,15 +18,7 @@
 #include <string>
 #include <vector>
 
-#define BENCH_CHECK(expr)                                                                                  \
-  do {                                                                                                     \
-    cudaError_t bench_err_ = (expr);                                                                       \
-    if (bench_err_ != cudaSuccess) {                                                                       \
-      std::fprintf(stderr, "%s failed: %s at %s:%d\n", #expr, cudaGetErrorString(bench_err_), __FILE__, \
-                   __LINE__);                                                                              \
-      std::exit(1);                                                                                        \
-    }                                                                                                      \
-  } while (0)
+#include "kernel_bench.cuh"
 
 namespace {
 
@@ -35,33 +27,10 @@ __global__ void copy_float4(const float4* __restrict__ in, float4* __restrict__ 
     out[i] = in[i];
 }
 
-template <class F>
-double time_ms(F&& f, int iters) {
-  f();  // warm-up
-  BENCH_CHECK(cudaDeviceSynchronize());
-  cudaEvent_t s, e;
-  BENCH_CHECK(cudaEventCreate(&s));
-  BENCH_CHECK(cudaEventCreate(&e));
-  BENCH_CHECK(cudaEventRecord(s));
-  for (int i = 0; i < iters; ++i) f();
-  BENCH_CHECK(cudaEventRecord(e));
-  BENCH_CHECK(cudaEventSynchronize(e));
-  float ms = 0;
-  BENCH_CHECK(cudaEventElapsedTime(&ms, s, e));
-  cudaEventDestroy(s);
-  cudaEventDestroy(e);
-  return ms / iters;
-}
-
 struct Row {
   std::string version, shape;
   double ms, rate;
 };
-
-std::string env_or(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
 
 }  // namespace
 
@@ -71,27 +40,27 @@ int main() {
     return 0;
   }
   const std::string device = kiln::cuda::get_device_properties(0).name;
-  const std::string commit = env_or("KILN_COMMIT", "unknown");
+  const std::string commit = bench::commit();
   std::vector<Row> rows;
 
   const size_t bytes = size_t(1) << 30;  // 1 GiB: far beyond L2
   void *src = nullptr, *dst = nullptr;
-  BENCH_CHECK(cudaMalloc(&src, bytes));
-  BENCH_CHECK(cudaMalloc(&dst, bytes));
-  BENCH_CHECK(cudaMemset(src, 1, bytes));
-  const double d2d_memcpy = time_ms([&] { BENCH_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice)); }, 20);
+  BENCH_CUDA(cudaMalloc(&src, bytes));
+  BENCH_CUDA(cudaMalloc(&dst, bytes));
+  BENCH_CUDA(cudaMemset(src, 1, bytes));
+  const double d2d_memcpy = bench::mean_ms([&] { BENCH_CUDA(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice)); }, 20);
   const size_t n4 = bytes / sizeof(float4);
   const int sms = kiln::cuda::get_device_properties(0).multiprocessors;
-  const double d2d_kernel = time_ms(
+  const double d2d_kernel = bench::mean_ms(
       [&] {
         copy_float4<<<sms * 8, 256>>>(static_cast<const float4*>(src), static_cast<float4*>(dst), n4);
-        BENCH_CHECK(cudaGetLastError());
+        BENCH_CUDA(cudaGetLastError());
       },
       20);
   rows.push_back({"cudaMemcpy_d2d", "1GiB", d2d_memcpy, 2.0 * bytes / (d2d_memcpy * 1e-3) / 1e9});
   rows.push_back({"float4_kernel_d2d", "1GiB", d2d_kernel, 2.0 * bytes / (d2d_kernel * 1e-3) / 1e9});
-  BENCH_CHECK(cudaFree(src));
-  BENCH_CHECK(cudaFree(dst));
+  BENCH_CUDA(cudaFree(src));
+  BENCH_CUDA(cudaFree(dst));
   const double ceiling = std::max(rows[0].rate, rows[1].rate);
 
   // Host <-> device through kiln (256 MiB of float32).
@@ -104,18 +73,18 @@ int main() {
   auto add = [&](const char* version, double ms) {
     rows.push_back({version, "256MiB", ms, hbytes / (ms * 1e-3) / 1e9});
   };
-  add("kiln_h2d_pageable", time_ms([&] { kiln::Tensor t = pageable.to(gpu); }, 5));
-  add("kiln_h2d_pinned", time_ms([&] { kiln::Tensor t = pinned.to(gpu, true); }, 5));
-  add("kiln_d2h", time_ms([&] { kiln::Tensor t = on_gpu.cpu(); }, 5));
+  add("kiln_h2d_pageable", bench::mean_ms([&] { kiln::Tensor t = pageable.to(gpu); }, 5));
+  add("kiln_h2d_pinned", bench::mean_ms([&] { kiln::Tensor t = pinned.to(gpu, true); }, 5));
+  add("kiln_d2h", bench::mean_ms([&] { kiln::Tensor t = on_gpu.cpu(); }, 5));
 
   for (const Row& r : rows) {
     const bool d2d = r.version.find("d2d") != std::string::npos;
-    std::printf(
-        "{\"bench\": \"copy\", \"version\": \"%s\", \"shape\": \"%s\", \"dtype\": \"bytes\", \"ms\": %.4f, "
-        "\"rate\": %.1f, \"unit\": \"GB/s\", \"pct_of_ceiling\": %.1f, \"ratio_vs_ref\": %.3f, \"device\": \"%s\", "
-        "\"commit\": \"%s\"}\n",
-        r.version.c_str(), r.shape.c_str(), r.ms, r.rate, d2d ? r.rate / ceiling * 100 : 0.0, r.rate / rows[0].rate,
-        device.c_str(), commit.c_str());
+    bench::Result j;
+    j.bench = "copy", j.version = r.version, j.shape = r.shape, j.dtype = "bytes";
+    j.ms = r.ms, j.rate = r.rate, j.unit = "GB/s";
+    j.pct_of_ceiling = d2d ? r.rate / ceiling * 100 : 0.0;
+    j.ratio_vs_ref = r.rate / rows[0].rate;
+    bench::print_json(j, device, commit, {4, 1, 1, 3});
   }
   std::printf("\n### copy bandwidth, %s (device ceiling %.0f GB/s)\n\n", device.c_str(), ceiling);
   std::printf("| version | size | ms | GB/s |\n|---|---|---|---|\n");

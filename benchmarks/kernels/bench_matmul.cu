@@ -10,7 +10,7 @@
 // Every version is validated against cublasGemmEx before it is timed.
 //
 // Output: one JSON line per measurement, then a Markdown table.
-// Environment: KILN_COMMIT (git commit to stamp), KILN_BENCH_QUICK=1 (fewer shapes).
+// Environment: KILN_GIT_COMMIT or KILN_COMMIT (git commit to stamp), KILN_BENCH_QUICK=1 (fewer shapes).
 #include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
@@ -26,15 +26,7 @@
 #include <string>
 #include <vector>
 
-#define BENCH_CHECK(expr)                                                                         \
-  do {                                                                                            \
-    auto bench_status_ = (expr);                                                                  \
-    if (static_cast<int>(bench_status_) != 0) {                                                   \
-      std::fprintf(stderr, "%s failed (%d) at %s:%d\n", #expr, static_cast<int>(bench_status_), \
-                   __FILE__, __LINE__);                                                           \
-      std::exit(1);                                                                               \
-    }                                                                                             \
-  } while (0)
+#include "kernel_bench.cuh"
 
 namespace {
 
@@ -93,13 +85,13 @@ void fill(Kind k, void* p, size_t n, uint32_t seed) {
   if (k == Kind::BF16) fill_kernel<<<1024, 256>>>(static_cast<__nv_bfloat16*>(p), n, seed);
   else if (k == Kind::F16) fill_kernel<<<1024, 256>>>(static_cast<__half*>(p), n, seed);
   else fill_kernel<<<1024, 256>>>(static_cast<float*>(p), n, seed);
-  BENCH_CHECK(cudaGetLastError());
+  BENCH_CUDA(cudaGetLastError());
 }
 
 double rel_diff(Kind k, const void* x, const void* y, size_t n) {
   unsigned* d = nullptr;
-  BENCH_CHECK(cudaMalloc(&d, 2 * sizeof(unsigned)));
-  BENCH_CHECK(cudaMemset(d, 0, 2 * sizeof(unsigned)));
+  BENCH_CUDA(cudaMalloc(&d, 2 * sizeof(unsigned)));
+  BENCH_CUDA(cudaMemset(d, 0, 2 * sizeof(unsigned)));
   if (k == Kind::BF16)
     diff_kernel<<<1024, 256>>>(static_cast<const __nv_bfloat16*>(x), static_cast<const __nv_bfloat16*>(y), n, d);
   else if (k == Kind::F16)
@@ -107,8 +99,8 @@ double rel_diff(Kind k, const void* x, const void* y, size_t n) {
   else
     diff_kernel<<<1024, 256>>>(static_cast<const float*>(x), static_cast<const float*>(y), n, d);
   unsigned h[2];
-  BENCH_CHECK(cudaMemcpy(h, d, sizeof(h), cudaMemcpyDeviceToHost));
-  BENCH_CHECK(cudaFree(d));
+  BENCH_CUDA(cudaMemcpy(h, d, sizeof(h), cudaMemcpyDeviceToHost));
+  BENCH_CUDA(cudaFree(d));
   float diff, mag;
   std::memcpy(&diff, &h[0], 4);
   std::memcpy(&mag, &h[1], 4);
@@ -120,21 +112,21 @@ template <class F>
 double time_ms(F&& f) {
   for (int i = 0; i < 3; ++i) f();
   cudaEvent_t s, e;
-  BENCH_CHECK(cudaEventCreate(&s));
-  BENCH_CHECK(cudaEventCreate(&e));
-  BENCH_CHECK(cudaEventRecord(s));
+  BENCH_CUDA(cudaEventCreate(&s));
+  BENCH_CUDA(cudaEventCreate(&e));
+  BENCH_CUDA(cudaEventRecord(s));
   f();
-  BENCH_CHECK(cudaEventRecord(e));
-  BENCH_CHECK(cudaEventSynchronize(e));
+  BENCH_CUDA(cudaEventRecord(e));
+  BENCH_CUDA(cudaEventSynchronize(e));
   float once = 0;
-  BENCH_CHECK(cudaEventElapsedTime(&once, s, e));
+  BENCH_CUDA(cudaEventElapsedTime(&once, s, e));
   const int iters = std::max(5, std::min(200, static_cast<int>(200.0f / std::max(once, 0.01f))));
-  BENCH_CHECK(cudaEventRecord(s));
+  BENCH_CUDA(cudaEventRecord(s));
   for (int i = 0; i < iters; ++i) f();
-  BENCH_CHECK(cudaEventRecord(e));
-  BENCH_CHECK(cudaEventSynchronize(e));
+  BENCH_CUDA(cudaEventRecord(e));
+  BENCH_CUDA(cudaEventSynchronize(e));
   float ms = 0;
-  BENCH_CHECK(cudaEventElapsedTime(&ms, s, e));
+  BENCH_CUDA(cudaEventElapsedTime(&ms, s, e));
   cudaEventDestroy(s);
   cudaEventDestroy(e);
   return ms / iters;
@@ -155,9 +147,9 @@ struct Bare {
   void* ws = nullptr;
   size_t ws_bytes = 32u << 20;
   Bare() {
-    BENCH_CHECK(cublasCreate(&blas));
-    BENCH_CHECK(cublasLtCreate(&lt));
-    BENCH_CHECK(cudaMalloc(&ws, ws_bytes));
+    BENCH_STATUS(cublasCreate(&blas));
+    BENCH_STATUS(cublasLtCreate(&lt));
+    BENCH_CUDA(cudaMalloc(&ws, ws_bytes));
   }
   ~Bare() {
     cudaFree(ws);
@@ -170,7 +162,7 @@ struct Bare {
 void gemm_ex(Bare& b, Kind k, const Shape3& s, const void* A, const void* B, void* C) {
   const float alpha = 1, beta = 0;
   const cudaDataType_t t = data_type(k);
-  BENCH_CHECK(cublasGemmEx(b.blas, CUBLAS_OP_N, CUBLAS_OP_N, int(s.n), int(s.m), int(s.k), &alpha, B, t, int(s.n), A,
+  BENCH_STATUS(cublasGemmEx(b.blas, CUBLAS_OP_N, CUBLAS_OP_N, int(s.n), int(s.m), int(s.k), &alpha, B, t, int(s.n), A,
                            t, int(s.k), &beta, C, t, int(s.n), compute_type(k), CUBLAS_GEMM_DEFAULT));
 }
 
@@ -180,17 +172,17 @@ struct LtCall {
   cublasLtMatmulAlgo_t algo{};
   LtCall(Bare& b, Kind k, const Shape3& s) {
     const cudaDataType_t t = data_type(k);
-    BENCH_CHECK(cublasLtMatmulDescCreate(&desc, compute_type(k), CUDA_R_32F));
-    BENCH_CHECK(cublasLtMatrixLayoutCreate(&la, t, s.n, s.k, s.n));
-    BENCH_CHECK(cublasLtMatrixLayoutCreate(&lb, t, s.k, s.m, s.k));
-    BENCH_CHECK(cublasLtMatrixLayoutCreate(&lc, t, s.n, s.m, s.n));
+    BENCH_STATUS(cublasLtMatmulDescCreate(&desc, compute_type(k), CUDA_R_32F));
+    BENCH_STATUS(cublasLtMatrixLayoutCreate(&la, t, s.n, s.k, s.n));
+    BENCH_STATUS(cublasLtMatrixLayoutCreate(&lb, t, s.k, s.m, s.k));
+    BENCH_STATUS(cublasLtMatrixLayoutCreate(&lc, t, s.n, s.m, s.n));
     cublasLtMatmulPreference_t pref;
-    BENCH_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+    BENCH_STATUS(cublasLtMatmulPreferenceCreate(&pref));
     const uint64_t ws = b.ws_bytes;
-    BENCH_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
+    BENCH_STATUS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
     cublasLtMatmulHeuristicResult_t r{};
     int found = 0;
-    BENCH_CHECK(cublasLtMatmulAlgoGetHeuristic(b.lt, desc, la, lb, lc, lc, pref, 1, &r, &found));
+    BENCH_STATUS(cublasLtMatmulAlgoGetHeuristic(b.lt, desc, la, lb, lc, lc, pref, 1, &r, &found));
     if (found == 0) {
       std::fprintf(stderr, "cuBLASLt: no algorithm\n");
       std::exit(1);
@@ -206,16 +198,11 @@ struct LtCall {
   }
   void run(Bare& b, const void* A, const void* B, void* C) const {
     const float alpha = 1, beta = 0;
-    BENCH_CHECK(cublasLtMatmul(b.lt, desc, &alpha, B, la, A, lb, &beta, C, lc, C, lc, &algo, b.ws, b.ws_bytes, 0));
+    BENCH_STATUS(cublasLtMatmul(b.lt, desc, &alpha, B, la, A, lb, &beta, C, lc, C, lc, &algo, b.ws, b.ws_bytes, 0));
   }
 };
 
 double tolerance(Kind k) { return k == Kind::BF16 ? 2e-2 : k == Kind::F16 ? 1e-2 : k == Kind::TF32 ? 1e-2 : 1e-4; }
-
-std::string env_or(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
 
 }  // namespace
 
@@ -225,8 +212,11 @@ int main() {
     return 0;
   }
   const std::string device = kiln::cuda::get_device_properties(0).name;
-  const std::string commit = env_or("KILN_COMMIT", "unknown");
-  const bool quick = env_or("KILN_BENCH_QUICK", "0") != "0";
+  const std::string commit = bench::commit();
+  const bool quick = [] {
+    const char* v = std::getenv("KILN_BENCH_QUICK");
+    return std::string(v && *v ? v : "0") != "0";
+  }();
   Bare bare;
 
   struct Case {
@@ -265,7 +255,7 @@ int main() {
     LtCall lt(bare, k, s);
     lt.run(bare, a.raw_data_ptr(), b.raw_data_ptr(), c_lt.raw_data_ptr());
     kiln::Tensor c_kiln = kiln::matmul(a, b);
-    BENCH_CHECK(cudaDeviceSynchronize());
+    BENCH_CUDA(cudaDeviceSynchronize());
     const double err_lt = rel_diff(k, c_lt.raw_data_ptr(), c_ref.raw_data_ptr(), n_out);
     const double err_kiln = rel_diff(k, c_kiln.raw_data_ptr(), c_ref.raw_data_ptr(), n_out);
     if (err_lt > tolerance(k) || err_kiln > tolerance(k)) {
@@ -290,12 +280,10 @@ int main() {
 
   for (Result& r : results) {
     r.pct = ceiling > 0 ? r.rate / ceiling * 100 : 0;
-    std::printf(
-        "{\"bench\": \"matmul\", \"version\": \"%s\", \"shape\": \"%s\", \"dtype\": \"%s\", \"ms\": %.4f, "
-        "\"rate\": %.2f, \"unit\": \"TFLOP/s\", \"pct_of_ceiling\": %.1f, \"ratio_vs_ref\": %.3f, \"device\": \"%s\", "
-        "\"commit\": \"%s\"}\n",
-        r.version.c_str(), r.shape.c_str(), r.dtype.c_str(), r.ms, r.rate, r.pct, r.ratio, device.c_str(),
-        commit.c_str());
+    bench::Result j;
+    j.bench = "matmul", j.version = r.version, j.shape = r.shape, j.dtype = r.dtype;
+    j.ms = r.ms, j.rate = r.rate, j.unit = "TFLOP/s", j.pct_of_ceiling = r.pct, j.ratio_vs_ref = r.ratio;
+    bench::print_json(j, device, commit, {4, 2, 1, 3});
   }
   std::printf("\n### matmul (M x N x K), %s, ceiling bf16 8192^3 = %.1f TFLOP/s\n\n", device.c_str(), ceiling);
   std::printf("| shape | dtype | version | ms | TFLOP/s | %% of ceiling | vs cuBLASLt | max rel err |\n");

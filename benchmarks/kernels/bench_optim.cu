@@ -21,18 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "kernel_bench.cuh"
 #include "optim.cuh"
 
 namespace {
-
-#define CHECK_CUDA(expr)                                                                                  \
-  do {                                                                                                    \
-    cudaError_t e_ = (expr);                                                                              \
-    if (e_ != cudaSuccess) {                                                                              \
-      std::fprintf(stderr, "%s failed: %s at %s:%d\n", #expr, cudaGetErrorString(e_), __FILE__, __LINE__); \
-      std::exit(1);                                                                                       \
-    }                                                                                                     \
-  } while (0)
 
 // Roughly ResNet-50's parameter list: conv weights of many sizes plus a
 // pair of small batch-norm vectors after each (161 tensors, ~25.5M values).
@@ -53,32 +45,6 @@ std::vector<int64_t> resnet50_like_sizes() {
   return sizes;
 }
 
-double median(std::vector<float> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-template <class Fn>
-double time_ms(Fn&& fn, cudaStream_t stream) {
-  for (int i = 0; i < 5; ++i) fn();
-  cudaEvent_t a, b;
-  CHECK_CUDA(cudaEventCreate(&a));
-  CHECK_CUDA(cudaEventCreate(&b));
-  std::vector<float> times;
-  for (int i = 0; i < 25; ++i) {
-    CHECK_CUDA(cudaEventRecord(a, stream));
-    fn();
-    CHECK_CUDA(cudaEventRecord(b, stream));
-    CHECK_CUDA(cudaEventSynchronize(b));
-    float ms = 0;
-    CHECK_CUDA(cudaEventElapsedTime(&ms, a, b));
-    times.push_back(ms);
-  }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  return median(times);
-}
-
 // One set of Adam buffers (p, g, m, v) for every tensor, in one allocation each.
 struct State {
   std::vector<int64_t> sizes, offsets;
@@ -89,16 +55,16 @@ struct State {
       offsets.push_back(total);
       total += (n + 63) / 64 * 64;  // keep every tensor 256-byte aligned
     }
-    for (float** b : {&p, &g, &m, &v}) CHECK_CUDA(cudaMalloc(b, total * sizeof(float)));
+    for (float** b : {&p, &g, &m, &v}) BENCH_CUDA(cudaMalloc(b, total * sizeof(float)));
   }
   ~State() {
     for (float* b : {p, g, m, v}) cudaFree(b);
   }
   void upload(const std::vector<float>& hp, const std::vector<float>& hg) {
-    CHECK_CUDA(cudaMemcpy(p, hp.data(), total * 4, cudaMemcpyHostToDevice));
-    CHECK_CUDA(cudaMemcpy(g, hg.data(), total * 4, cudaMemcpyHostToDevice));
-    CHECK_CUDA(cudaMemset(m, 0, total * 4));
-    CHECK_CUDA(cudaMemset(v, 0, total * 4));
+    BENCH_CUDA(cudaMemcpy(p, hp.data(), total * 4, cudaMemcpyHostToDevice));
+    BENCH_CUDA(cudaMemcpy(g, hg.data(), total * 4, cudaMemcpyHostToDevice));
+    BENCH_CUDA(cudaMemset(m, 0, total * 4));
+    BENCH_CUDA(cudaMemset(v, 0, total * 4));
   }
   std::vector<kiln::kernels::AdamTensor> tensors() const {
     std::vector<kiln::kernels::AdamTensor> out;
@@ -118,16 +84,13 @@ struct State {
 }  // namespace
 
 int main() {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    std::fprintf(stderr, "bench_optim: no CUDA device\n");
-    return 1;
+  if (!bench::gpu_present()) {
+    std::printf("bench_optim: skipped: no CUDA device\n");
+    return 0;
   }
-  cudaDeviceProp prop{};
-  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
-  const char* commit = std::getenv("KILN_COMMIT") ? std::getenv("KILN_COMMIT") : "unknown";
+  const std::string device = bench::device_name(), commit = bench::commit();
   cudaStream_t stream;
-  CHECK_CUDA(cudaStreamCreate(&stream));
+  BENCH_CUDA(cudaStreamCreate(&stream));
 
   const std::vector<int64_t> sizes = resnet50_like_sizes();
   int64_t elements = 0;
@@ -152,10 +115,10 @@ int main() {
   // --- validate one step of each.
   step_fused();
   step_single();
-  CHECK_CUDA(cudaStreamSynchronize(stream));
+  BENCH_CUDA(cudaStreamSynchronize(stream));
   std::vector<float> pf(fused.total), ps(single.total);
-  CHECK_CUDA(cudaMemcpy(pf.data(), fused.p, fused.total * 4, cudaMemcpyDeviceToHost));
-  CHECK_CUDA(cudaMemcpy(ps.data(), single.p, single.total * 4, cudaMemcpyDeviceToHost));
+  BENCH_CUDA(cudaMemcpy(pf.data(), fused.p, fused.total * 4, cudaMemcpyDeviceToHost));
+  BENCH_CUDA(cudaMemcpy(ps.data(), single.p, single.total * 4, cudaMemcpyDeviceToHost));
   bool valid = true;
   double worst = 0;
   for (size_t i = 0; i < sizes.size(); ++i) {
@@ -172,14 +135,14 @@ int main() {
   if (!valid) std::fprintf(stderr, "VALIDATION FAILED: fused/per-tensor differ or host error %.3g (<= 1 passes)\n", worst);
 
   // --- time.
-  const double t_fused = time_ms(step_fused, stream);
-  const double t_single = time_ms(step_single, stream);
+  const double t_fused = bench::median_ms_on(step_fused, stream);
+  const double t_single = bench::median_ms_on(step_single, stream);
   float* copy_dst = nullptr;
   const size_t copy_bytes = size_t(elements) * 28 / 2;  // same traffic: read + write of half the Adam bytes
-  CHECK_CUDA(cudaMalloc(&copy_dst, copy_bytes * 2));
-  const double t_copy = time_ms(
+  BENCH_CUDA(cudaMalloc(&copy_dst, copy_bytes * 2));
+  const double t_copy = bench::median_ms_on(
       [&] {
-        CHECK_CUDA(cudaMemcpyAsync(copy_dst, reinterpret_cast<char*>(copy_dst) + copy_bytes, copy_bytes,
+        BENCH_CUDA(cudaMemcpyAsync(copy_dst, reinterpret_cast<char*>(copy_dst) + copy_bytes, copy_bytes,
                                    cudaMemcpyDeviceToDevice, stream));
       },
       stream);
@@ -194,16 +157,16 @@ int main() {
   char shape[96];
   std::snprintf(shape, sizeof shape, "%zu_tensors_%lld_elements", sizes.size(), static_cast<long long>(elements));
   for (const Row& r : rows) {
-    std::printf(
-        "{\"bench\": \"adam_step\", \"version\": \"%s\", \"shape\": \"%s\", \"dtype\": \"f32\", \"ms\": %.5f, "
-        "\"rate\": %.1f, \"unit\": \"GB/s\", \"pct_of_ceiling\": %.4f, \"ratio_vs_ref\": %.4f, \"valid\": %s, "
-        "\"device\": \"%s\", \"commit\": \"%s\"}\n",
-        r.version, shape, r.ms, r.gbs, r.gbs / copy_gbs, t_single / r.ms, valid ? "true" : "false", prop.name, commit);
+    bench::Result j;
+    j.bench = "adam_step", j.version = r.version, j.shape = shape, j.dtype = "f32";
+    j.ms = r.ms, j.rate = r.gbs, j.unit = "GB/s";
+    j.pct_of_ceiling = r.gbs / copy_gbs, j.ratio_vs_ref = t_single / r.ms;
+    bench::print_json(j, device, commit, {5, 1, 4, 4}, valid ? "\"valid\": true, " : "\"valid\": false, ");
   }
   std::printf("\n| version | ms | GB/s | %% of copy bandwidth | per-tensor time / time |\n|---|---:|---:|---:|---:|\n");
   for (const Row& r : rows)
     std::printf("| %s | %.3f | %.0f | %.1f | %.2f |\n", r.version, r.ms, r.gbs, 100 * r.gbs / copy_gbs, t_single / r.ms);
-  std::printf("\n%s, device %s, commit %s, validation %s\n", shape, prop.name, commit, valid ? "passed" : "FAILED");
+  std::printf("\n%s, device %s, commit %s, validation %s\n", shape, device.c_str(), commit.c_str(), valid ? "passed" : "FAILED");
   cudaFree(copy_dst);
   cudaStreamDestroy(stream);
   return valid ? 0 : 1;

@@ -1,7 +1,10 @@
-// Shared pieces of the kernel playgrounds (bench_elementwise/reduce/softmax):
-// checks, CUDA-event timing (median of many runs after warm-up), the
-// measured device-to-device copy ceiling, and the output (one JSON line per
-// measurement, then a Markdown table). Header-only; included by one .cu each.
+// Shared pieces of the kernel playgrounds (bench_elementwise/reduce/softmax,
+// which use all of it, and bench_copy/matmul/conv2d/optim, which use the
+// checks, timing, commit lookup and JSON line): checks, CUDA-event timing
+// (median of many runs after warm-up, on the default or a given stream; mean
+// of back-to-back runs), the measured device-to-device copy ceiling, and the
+// output (one JSON line per measurement, then a Markdown table).
+// Header-only; included by one .cu each.
 #pragma once
 #include <cuda_runtime.h>
 #include <cudnn.h>
@@ -22,6 +25,16 @@
                    __LINE__);                                                                                \
       std::exit(1);                                                                                          \
     }                                                                                                        \
+  } while (0)
+// Any status type whose success value is 0 (cuBLAS, cuBLASLt).
+#define BENCH_STATUS(expr)                                                                        \
+  do {                                                                                            \
+    auto bench_status_ = (expr);                                                                  \
+    if (static_cast<int>(bench_status_) != 0) {                                                   \
+      std::fprintf(stderr, "%s failed (%d) at %s:%d\n", #expr, static_cast<int>(bench_status_), \
+                   __FILE__, __LINE__);                                                           \
+      std::exit(1);                                                                               \
+    }                                                                                             \
   } while (0)
 // cuDNN calls return their status so a configuration cuDNN refuses is
 // reported as "no reference" instead of ending the run.
@@ -62,6 +75,48 @@ inline double median_ms(const std::function<void()>& f, int runs = kRuns) {
   for (auto& e : ev) cudaEventDestroy(e);
   std::nth_element(ms.begin(), ms.begin() + runs / 2, ms.end());
   return ms[runs / 2];
+}
+
+// Median milliseconds of `runs` calls of f on `stream` after `warmup` calls;
+// each call is bracketed by its own events and synchronised before the next.
+inline double median_ms_on(const std::function<void()>& f, cudaStream_t stream, int runs = 25, int warmup = 5) {
+  for (int i = 0; i < warmup; ++i) f();
+  cudaEvent_t a, b;
+  BENCH_CUDA(cudaEventCreate(&a));
+  BENCH_CUDA(cudaEventCreate(&b));
+  std::vector<float> times;
+  for (int i = 0; i < runs; ++i) {
+    BENCH_CUDA(cudaEventRecord(a, stream));
+    f();
+    BENCH_CUDA(cudaEventRecord(b, stream));
+    BENCH_CUDA(cudaEventSynchronize(b));
+    float ms = 0;
+    BENCH_CUDA(cudaEventElapsedTime(&ms, a, b));
+    times.push_back(ms);
+  }
+  BENCH_CUDA(cudaEventDestroy(a));
+  BENCH_CUDA(cudaEventDestroy(b));
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+// Mean milliseconds per call of `iters` back-to-back calls of f between one
+// pair of events, after `warmup` calls and a device synchronisation.
+inline double mean_ms(const std::function<void()>& f, int iters, int warmup = 1) {
+  for (int i = 0; i < warmup; ++i) f();
+  BENCH_CUDA(cudaDeviceSynchronize());
+  cudaEvent_t s, e;
+  BENCH_CUDA(cudaEventCreate(&s));
+  BENCH_CUDA(cudaEventCreate(&e));
+  BENCH_CUDA(cudaEventRecord(s));
+  for (int i = 0; i < iters; ++i) f();
+  BENCH_CUDA(cudaEventRecord(e));
+  BENCH_CUDA(cudaEventSynchronize(e));
+  float ms = 0;
+  BENCH_CUDA(cudaEventElapsedTime(&ms, s, e));
+  cudaEventDestroy(s);
+  cudaEventDestroy(e);
+  return ms / iters;
 }
 
 // Device-to-device copy rate in GB/s (bytes read + written), the ceiling
@@ -110,6 +165,28 @@ struct Result {
   double pct_of_ceiling = 0, ratio_vs_ref = NAN;
 };
 
+// Decimal places of the numbers in a JSON line.
+struct JsonFormat {
+  int ms = 5, rate = 1, pct = 1, ratio = 3;
+};
+
+// One JSON line for r; NaN pct_of_ceiling / ratio_vs_ref print as null.
+// `extra` (e.g. "\"valid\": true, ") goes just before "device".
+inline void print_json(const Result& r, const std::string& device, const std::string& commit,
+                       const JsonFormat& fmt = {}, const std::string& extra = "") {
+  char pct[32], ratio[32];
+  if (std::isnan(r.pct_of_ceiling)) std::snprintf(pct, sizeof pct, "null");
+  else std::snprintf(pct, sizeof pct, "%.*f", fmt.pct, r.pct_of_ceiling);
+  if (std::isnan(r.ratio_vs_ref)) std::snprintf(ratio, sizeof ratio, "null");
+  else std::snprintf(ratio, sizeof ratio, "%.*f", fmt.ratio, r.ratio_vs_ref);
+  std::printf(
+      "{\"bench\": \"%s\", \"version\": \"%s\", \"shape\": \"%s\", \"dtype\": \"%s\", \"ms\": %.*f, "
+      "\"rate\": %.*f, \"unit\": \"%s\", \"pct_of_ceiling\": %s, \"ratio_vs_ref\": %s, %s\"device\": \"%s\", "
+      "\"commit\": \"%s\"}\n",
+      r.bench.c_str(), r.version.c_str(), r.shape.c_str(), r.dtype.c_str(), fmt.ms, r.ms, fmt.rate, r.rate,
+      r.unit.c_str(), pct, ratio, extra.c_str(), device.c_str(), commit.c_str());
+}
+
 class Report {
  public:
   Report(std::string bench) : bench_(std::move(bench)), device_(device_name()), commit_(commit()) {
@@ -138,17 +215,7 @@ class Report {
       if (r.shape == shape && r.dtype == dtype) r.ratio_vs_ref = ref_ms / r.ms;
   }
   void print() const {
-    for (const Result& r : results_) {
-      char ratio[32];
-      if (std::isnan(r.ratio_vs_ref)) std::snprintf(ratio, sizeof ratio, "null");
-      else std::snprintf(ratio, sizeof ratio, "%.3f", r.ratio_vs_ref);
-      std::printf(
-          "{\"bench\": \"%s\", \"version\": \"%s\", \"shape\": \"%s\", \"dtype\": \"%s\", \"ms\": %.5f, "
-          "\"rate\": %.1f, \"unit\": \"%s\", \"pct_of_ceiling\": %.1f, \"ratio_vs_ref\": %s, \"device\": \"%s\", "
-          "\"commit\": \"%s\"}\n",
-          r.bench.c_str(), r.version.c_str(), r.shape.c_str(), r.dtype.c_str(), r.ms, r.rate, r.unit.c_str(),
-          r.pct_of_ceiling, ratio, device_.c_str(), commit_.c_str());
-    }
+    for (const Result& r : results_) print_json(r, device_, commit_);
     std::printf("\n### %s on %s (copy ceiling %.0f GB/s, commit %s)\n\n", bench_.c_str(), device_.c_str(), ceiling_,
                 commit_.c_str());
     std::printf("| version | shape | dtype | ms | GB/s | %% of copy | vs cuDNN |\n|---|---|---|---|---|---|---|\n");
