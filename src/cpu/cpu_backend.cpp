@@ -1,8 +1,6 @@
 // CPU memory, copies, fills and the backend registry.
 #include "cpu/cpu_backend.h"
 
-#include <omp.h>
-
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -12,9 +10,6 @@
 #include "cpu/loops.h"
 
 namespace kiln::cpu {
-
-int64_t omp_threads() { return omp_get_num_threads(); }
-int64_t omp_thread() { return omp_get_thread_num(); }
 
 namespace {
 

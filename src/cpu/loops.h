@@ -25,9 +25,6 @@ constexpr int64_t kParallelGrain = int64_t{1} << 21;
 
 template <class T> using opmath_t = kiln::opmath_t<T>;
 
-int64_t omp_threads();  // threads in the current parallel region
-int64_t omp_thread();   // this thread's number in it
-
 template <size_t N>
 struct LoopGeometry {
   std::vector<int64_t> sizes;                       // innermost last
