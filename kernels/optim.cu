@@ -1,5 +1,7 @@
 // Fused multi-tensor optimizer steps: SGD (momentum, dampening, Nesterov,
-// weight decay) and Adam/AdamW (bias correction, amsgrad).
+// weight decay) and Adam/AdamW (bias correction, amsgrad). The per-element
+// update is kernels/functors/optim.h's SgdStep / AdamStep, which the CPU
+// backend runs too.
 //
 // Shapes: every tensor contiguous; a parameter, its gradient and its state
 // tensors share numel and one dtype. Precision: f32/f64/f16/bf16 storage,
@@ -15,15 +17,17 @@
 // split across two launches keeps its place in the next table. So a model of
 // hundreds of small parameters costs a handful of launches instead of one per
 // tensor. Each thread handles kIlp elements per pass so several independent
-// loads are in flight. Status: compiled, not yet run on a GPU.
+// loads are in flight.
 #include <array>
 #include <cmath>
 #include <type_traits>
 #include <vector>
 
 #include "common/check.h"
+#include "common/nvtx.h"
+#include "functors/optim.h"
 #include "kiln/core/half.h"
-#include "optim.cuh"
+#include "optim.h"
 
 namespace kiln::kernels {
 namespace {
@@ -79,51 +83,6 @@ __global__ void __launch_bounds__(kOptimThreads)
   }
 }
 
-// Lists: 0 param, 1 grad, 2 momentum buffer.
-template <class M>
-struct SgdOp {
-  M lr, momentum, one_minus_dampening, weight_decay;
-  bool has_momentum, nesterov, first_step;
-  __device__ void operator()(M (&v)[3]) const {
-    const M param = v[0];
-    M g = v[1];
-    if (weight_decay != M(0)) g = g + weight_decay * param;
-    if (has_momentum) {
-      const M buf = first_step ? g : momentum * v[2] + one_minus_dampening * g;
-      v[2] = buf;
-      g = nesterov ? g + momentum * buf : buf;
-    }
-    v[0] = param - lr * g;
-  }
-};
-
-// Lists: 0 param, 1 grad, 2 exp_avg, 3 exp_avg_sq, 4 max_exp_avg_sq.
-template <class M>
-struct AdamOp {
-  M one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, decay_factor, step_size, bias_correction2_sqrt;
-  bool decoupled, amsgrad;
-  __device__ void operator()(M (&v)[5]) const {
-    M param = v[0];
-    M g = v[1];
-    if (weight_decay != M(0)) {
-      if (decoupled) param = param * decay_factor;
-      else g = g + weight_decay * param;
-    }
-    const M m = v[2] + one_minus_beta1 * (g - v[2]);  // lerp, as PyTorch
-    const M s = beta2 * v[3] + one_minus_beta2 * g * g;
-    M second = s;
-    if (amsgrad) {
-      const M prev = v[4];
-      second = (s > prev || s != s) ? s : prev;  // torch.maximum: NaN propagates
-      v[4] = second;
-    }
-    const M denom = sqrt(second) / bias_correction2_sqrt + eps;
-    v[0] = param - step_size * m / denom;
-    v[2] = m;
-    v[3] = s;
-  }
-};
-
 // Packs the tensors into chunk tables and calls launch(table, blocks) for each.
 template <int L, class Launch>
 void for_each_table(const std::vector<std::array<void*, L>>& ptrs, const std::vector<int64_t>& numels,
@@ -159,22 +118,11 @@ void for_each_table(const std::vector<std::array<void*, L>>& ptrs, const std::ve
   if (blocks > 0) launch(table, blocks);
 }
 
-template <class Fn>
-void visit_optim_dtype(DType dtype, const char* op, Fn&& fn) {
-  switch (dtype) {
-    case kFloat32: return fn(float{});
-    case kFloat64: return fn(double{});
-    case kFloat16: return fn(Half{});
-    case kBFloat16: return fn(BFloat16{});
-    default: break;
-  }
-  throw DTypeError(detail::str_cat(op, ": parameters must be floating, got ", dtype_name(dtype)));
-}
-
 }  // namespace
 
-void launch_sgd_update(const std::vector<SgdTensor>& tensors, DType dtype, const SgdKernelHyper& h,
+void launch_sgd_update(const std::vector<SgdTensor>& tensors, DType dtype, const SgdHyper& h,
                        cudaStream_t stream) {
+  KILN_NVTX_RANGE("sgd_update");
   if (tensors.empty()) return;
   const bool has_momentum = h.momentum != 0;
   std::vector<std::array<void*, 3>> ptrs;
@@ -185,20 +133,20 @@ void launch_sgd_update(const std::vector<SgdTensor>& tensors, DType dtype, const
     ptrs.push_back({t.param, const_cast<void*>(t.grad), has_momentum ? t.momentum_buffer : nullptr});
     numels.push_back(t.numel);
   }
-  visit_optim_dtype(dtype, "sgd_update", [&](auto tag) {
+  visit_floating(dtype, "sgd_update", [&](auto tag) {
     using T = decltype(tag);
-    using M = opmath_t<T>;
-    const SgdOp<M> op{static_cast<M>(h.lr), static_cast<M>(h.momentum), static_cast<M>(1.0 - h.dampening),
-                      static_cast<M>(h.weight_decay), has_momentum, h.nesterov, h.first_step};
+    using Step = functors::SgdStep<opmath_t<T>>;
+    const Step op = Step::make(h);
     for_each_table<3>(ptrs, numels, [&](const ChunkTable<3>& table, int blocks) {
-      multi_tensor_kernel<T, 3, SgdOp<M>><<<blocks, kOptimThreads, 0, stream>>>(table, op);
+      multi_tensor_kernel<T, 3, Step><<<blocks, kOptimThreads, 0, stream>>>(table, op);
       KILN_CHECK_LAUNCH("multi_tensor_sgd", stream);
     });
   });
 }
 
-void launch_adam_update(const std::vector<AdamTensor>& tensors, DType dtype, const AdamKernelHyper& h,
+void launch_adam_update(const std::vector<AdamTensor>& tensors, DType dtype, const AdamHyper& h,
                         cudaStream_t stream) {
+  KILN_NVTX_RANGE("adam_update");
   if (tensors.empty()) return;
   KILN_CHECK(h.step >= 1, ValueError, "adam_update: step must be >= 1 (already incremented), got ", h.step);
   std::vector<std::array<void*, 5>> ptrs;
@@ -209,24 +157,12 @@ void launch_adam_update(const std::vector<AdamTensor>& tensors, DType dtype, con
     ptrs.push_back({t.param, const_cast<void*>(t.grad), t.exp_avg, t.exp_avg_sq, h.amsgrad ? t.max_exp_avg_sq : nullptr});
     numels.push_back(t.numel);
   }
-  // Scalars in double on the host, as PyTorch computes them in Python floats.
-  const double bias_correction1 = 1.0 - std::pow(h.beta1, static_cast<double>(h.step));
-  const double bias_correction2 = 1.0 - std::pow(h.beta2, static_cast<double>(h.step));
-  visit_optim_dtype(dtype, "adam_update", [&](auto tag) {
+  visit_floating(dtype, "adam_update", [&](auto tag) {
     using T = decltype(tag);
-    using M = opmath_t<T>;
-    const AdamOp<M> op{static_cast<M>(1.0 - h.beta1),
-                       static_cast<M>(h.beta2),
-                       static_cast<M>(1.0 - h.beta2),
-                       static_cast<M>(h.eps),
-                       static_cast<M>(h.weight_decay),
-                       static_cast<M>(1.0 - h.lr * h.weight_decay),
-                       static_cast<M>(h.lr / bias_correction1),
-                       static_cast<M>(std::sqrt(bias_correction2)),
-                       h.decoupled_weight_decay,
-                       h.amsgrad};
+    using Step = functors::AdamStep<opmath_t<T>>;
+    const Step op = Step::make(h);
     for_each_table<5>(ptrs, numels, [&](const ChunkTable<5>& table, int blocks) {
-      multi_tensor_kernel<T, 5, AdamOp<M>><<<blocks, kOptimThreads, 0, stream>>>(table, op);
+      multi_tensor_kernel<T, 5, Step><<<blocks, kOptimThreads, 0, stream>>>(table, op);
       KILN_CHECK_LAUNCH("multi_tensor_adam", stream);
     });
   });

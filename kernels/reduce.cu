@@ -19,17 +19,16 @@
 //    split over gridDim.y blocks; each writes a partial to a workspace and a
 //    second kernel combines the partials in a fixed order (two-pass, so the
 //    result is deterministic; no atomics).
-// Status: compiled, not yet run on a GPU.
 #include <algorithm>
 #include <limits>
 #include <type_traits>
 
-#include "common/dispatch.h"
 #include "common/launch.cuh"
+#include "common/nvtx.h"
 #include "common/opmath.cuh"
 #include "common/reduce.cuh"
-#include "functors/math.h"
-#include "kernels.h"
+#include "functors/reduce.h"
+#include "reduce.h"
 
 namespace kiln::kernels {
 
@@ -117,69 +116,32 @@ ReducePlan plan_reduce(const StridedArray& x, uint32_t dims_mask, const StridedA
 }
 
 // --- reduction operators: identity, load, combine (operator()), finish ----------
+// Thin adapters around the functors of kernels/functors/reduce.h (shared
+// with the CPU backend) that fix the accumulator type for the GPU.
 
 // Values narrower than 4 bytes travel widened to int32 (shuffles move words).
 template <class V> using wide_t = std::conditional_t<(sizeof(V) < 4), int32_t, V>;
 
-template <class T>
-struct SumOp {
-  using A = acc_t<T>;
+template <class F, class T>
+struct ReduceAdapter {
+  using A = std::conditional_t<F::kWidens, acc_t<T>, wide_t<opmath_t<T>>>;
   using Out = T;
-  __device__ A identity() const { return A(0); }
+  F f;
+  __device__ A identity() const { return F::template identity<opmath_t<T>, A>(); }
   __device__ A load(T v, int64_t) const { return static_cast<A>(to_op(v)); }
-  __device__ A operator()(A a, A b) const { return a + b; }
-  __device__ Out finish(A a) const { return static_cast<Out>(a); }
-};
-
-template <class T, bool kMax>
-struct ExtremeOp {
-  using A = wide_t<opmath_t<T>>;
-  using Out = T;
-  __device__ A identity() const {
-    if constexpr (std::is_floating_point_v<A>)
-      return kMax ? -std::numeric_limits<A>::infinity() : std::numeric_limits<A>::infinity();
-    else if constexpr (std::is_same_v<opmath_t<T>, bool>)
-      return kMax ? 0 : 1;
-    else
-      return kMax ? A(std::numeric_limits<opmath_t<T>>::lowest()) : A(std::numeric_limits<opmath_t<T>>::max());
-  }
-  __device__ A load(T v, int64_t) const { return static_cast<A>(to_op(v)); }
-  __device__ A operator()(A acc, A v) const {
-    if constexpr (std::is_floating_point_v<A>) {
-      if (functors::isnan_(acc)) return acc;  // NaN wins
-      if (functors::isnan_(v)) return v;
-    }
-    return (kMax ? v > acc : v < acc) ? v : acc;
-  }
+  __device__ A operator()(A a, A b) const { return f(a, b); }
   __device__ Out finish(A a) const { return static_cast<Out>(static_cast<opmath_t<T>>(a)); }
 };
 
-template <class V>
-struct ValueIndex {
-  V v;
-  int64_t i;  // -1: empty
-};
-
-template <class T, bool kMax>
-struct ArgOp {
+template <class F, class T>
+struct ArgAdapter {
   using V = wide_t<opmath_t<T>>;
-  using A = ValueIndex<V>;
+  using A = functors::ValueIndex<V>;
   using Out = int64_t;
-  __device__ A identity() const { return A{V(0), -1}; }
+  F f;
+  __device__ A identity() const { return F::template identity<V>(); }
   __device__ A load(T v, int64_t r) const { return A{static_cast<V>(to_op(v)), r}; }
-  // The first extreme wins; a NaN is more extreme than any number.
-  __device__ A operator()(A a, A b) const {
-    if (a.i < 0) return b;
-    if (b.i < 0) return a;
-    const bool an = functors::isnan_(a.v), bn = functors::isnan_(b.v);
-    if (an || bn) {
-      if (an && bn) return a.i < b.i ? a : b;
-      return an ? a : b;
-    }
-    if (kMax ? b.v > a.v : b.v < a.v) return b;
-    if (b.v == a.v && b.i < a.i) return b;
-    return a;
-  }
+  __device__ A operator()(A a, A b) const { return f(a, b); }
   __device__ Out finish(A a) const { return a.i < 0 ? 0 : a.i; }
 };
 
@@ -245,10 +207,9 @@ __global__ void reduce_finalize_kernel(const typename Op::A* __restrict__ worksp
 }
 
 template <class Op, class T>
-void run_reduce(const char* name, const ReducePlan& p, const T* x, typename Op::Out* out, void* workspace,
+void run_reduce(const char* name, const ReducePlan& p, const T* x, typename Op::Out* out, void* workspace, Op op,
                 cudaStream_t stream) {
   if (p.n_out == 0) return;
-  Op op;
   const unsigned blocks_x = static_cast<unsigned>(ceil_div(p.n_out, kThreads / p.tpo));
   auto* ws = static_cast<typename Op::A*>(workspace);
   reduce_kernel<Op, T><<<dim3(blocks_x, p.splits), kThreads, 0, stream>>>(x, out, ws, p, op);
@@ -261,23 +222,13 @@ void run_reduce(const char* name, const ReducePlan& p, const T* x, typename Op::
 
 template <class Fn>
 void visit_reduce_op(ReduceOp op, DType dtype, Fn&& fn) {
-  visit_all(dtype, [&](auto tag) {
-    using T = decltype(tag);
-    switch (op) {
-      case ReduceOp::Sum: return fn(SumOp<T>{}, tag);
-      case ReduceOp::Max: return fn(ExtremeOp<T, true>{}, tag);
-      case ReduceOp::Min: return fn(ExtremeOp<T, false>{}, tag);
-    }
+  functors::visit_reduce(op, [&](auto f) {
+    visit_dtype(dtype, [&](auto tag) { fn(ReduceAdapter<decltype(f), decltype(tag)>{f}, tag); });
   });
 }
 
 const char* reduce_name(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::Sum: return "reduce_sum";
-    case ReduceOp::Max: return "reduce_max";
-    case ReduceOp::Min: return "reduce_min";
-  }
-  return "reduce";
+  return functors::visit_reduce(op, [](auto f) { return decltype(f)::kName; });
 }
 
 }  // namespace
@@ -295,6 +246,7 @@ size_t reduce_workspace_bytes(ReduceOp op, const StridedArray& x, uint32_t dims_
 
 void launch_reduce(ReduceOp op, const StridedArray& x, uint32_t dims_mask, const StridedArray& out, void* workspace,
                    cudaStream_t stream) {
+  KILN_NVTX_RANGE(reduce_name(op));
   if (numel(out) == 0) return;
   const ReducePlan p = plan_reduce(x, dims_mask, &out);
   if (p.n_red == 0) {
@@ -306,8 +258,8 @@ void launch_reduce(ReduceOp op, const StridedArray& x, uint32_t dims_mask, const
       q.tpo = 1;
       q.splits = 1;
       q.chunk = 0;
-      run_reduce<decltype(op_tag), T>(reduce_name(op), q, static_cast<const T*>(x.data), static_cast<T*>(out.data),
-                                      nullptr, stream);
+      run_reduce(reduce_name(op), q, static_cast<const T*>(x.data), static_cast<T*>(out.data), nullptr, op_tag,
+                 stream);
     });
     return;
   }
@@ -315,24 +267,26 @@ void launch_reduce(ReduceOp op, const StridedArray& x, uint32_t dims_mask, const
     throw InternalError("launch_reduce: a split reduction needs the workspace of reduce_workspace_bytes()");
   visit_reduce_op(op, x.dtype, [&](auto op_tag, auto tag) {
     using T = decltype(tag);
-    run_reduce<decltype(op_tag), T>(reduce_name(op), p, static_cast<const T*>(x.data), static_cast<T*>(out.data),
-                                    workspace, stream);
+    run_reduce(reduce_name(op), p, static_cast<const T*>(x.data), static_cast<T*>(out.data), workspace, op_tag,
+               stream);
   });
 }
 
 void launch_arg_reduce(ArgReduceOp op, const StridedArray& x, int dim, const StridedArray& out,
                        cudaStream_t stream) {
+  KILN_NVTX_RANGE(op == ArgReduceOp::ArgMax ? "argmax" : "argmin");
   if (numel(out) == 0) return;
   // A single reduced dim: the reduced linear index is the index along dim.
   ReducePlan p = plan_reduce(x, 1u << dim, &out);
   p.splits = 1;
   p.chunk = p.n_red;
-  visit_all(x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    const T* xp = static_cast<const T*>(x.data);
-    auto* op_ = static_cast<int64_t*>(out.data);
-    if (op == ArgReduceOp::ArgMax) run_reduce<ArgOp<T, true>, T>("argmax", p, xp, op_, nullptr, stream);
-    else run_reduce<ArgOp<T, false>, T>("argmin", p, xp, op_, nullptr, stream);
+  functors::visit_arg_reduce(op, [&](auto f) {
+    using F = decltype(f);
+    visit_dtype(x.dtype, [&](auto tag) {
+      using T = decltype(tag);
+      run_reduce(F::kName, p, static_cast<const T*>(x.data), static_cast<int64_t*>(out.data), nullptr,
+                 ArgAdapter<F, T>{f}, stream);
+    });
   });
 }
 

@@ -10,7 +10,6 @@
 // GB/s = (inputs + 1 output) * n * sizeof(T) / (ms * 1e6); pct_of_ceiling
 // against the measured cudaMemcpy device-to-device rate; ratio_vs_ref =
 // cudnn ms / version ms. Output: JSON lines, then a Markdown table.
-// Status: compiled, not yet run on a GPU.
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -177,7 +176,7 @@ void bench_dtype(bench::Report& report, cudnnHandle_t handle) {
     if (u.op == kk::UnaryOp::Relu) versions.push_back({"naive", [&] { naive_unary<T><<<blocks, 256>>>(a, c, kN, ReluF{}); }});
     if (u.op == kk::UnaryOp::Tanh) versions.push_back({"naive", [&] { naive_unary<T><<<blocks, 256>>>(a, c, kN, TanhF{}); }});
     if (u.op == kk::UnaryOp::GeluTanh) versions.push_back({"naive", [&] { naive_unary<T><<<blocks, 256>>>(a, c, kN, GeluF{}); }});
-    versions.push_back({"kiln", [&] { kk::launch_unary(u.op, flat(a, dt, kN), flat(c, dt, kN), 0, 0, nullptr); }});
+    versions.push_back({"kiln", [&] { kk::launch_unary(u.op, flat(a, dt, kN), flat(c, dt, kN), {}, nullptr); }});
     cudnnActivationDescriptor_t act;
     BENCH_CUDNN(cudnnCreateActivationDescriptor(&act));
     if (u.has_cudnn && desc_ok &&

@@ -10,7 +10,7 @@
 //   Adam bytes per element (f32): read p, g, m, v (16) + write p, m, v (12) = 28
 //   rate (GB/s) = 28 * elements / t;  copy rate = 2 * bytes / t
 //   pct_of_ceiling = rate / copy rate;  ratio_vs_ref = per-tensor time / time
-// Output: JSON lines, then a Markdown table. Status: compiled, not yet run on a GPU.
+// Output: JSON lines, then a Markdown table.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "kernel_bench.cuh"
-#include "optim.cuh"
+#include "optim.h"
 
 namespace {
 
@@ -104,7 +104,7 @@ int main() {
   fused.upload(hp, hg);
   single.upload(hp, hg);
 
-  kiln::kernels::AdamKernelHyper h;
+  kiln::kernels::AdamHyper h;
   h.lr = 1e-3, h.weight_decay = 0.01, h.decoupled_weight_decay = true, h.step = 1;
   const auto fused_list = fused.tensors(), single_list = single.tensors();
   auto step_fused = [&] { kiln::kernels::launch_adam_update(fused_list, kiln::kFloat32, h, stream); };

@@ -16,13 +16,13 @@ inline int sm_count() {
   constexpr int kMaxDevices = 64;
   static int cache[kMaxDevices] = {};
   int dev = 0;
-  KILN_KERNEL_CHECK(cudaGetDevice(&dev));
+  KILN_CUDA_CHECK(cudaGetDevice(&dev));
   if (dev >= kMaxDevices) {
     int n = 0;
-    KILN_KERNEL_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+    KILN_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
     return n;
   }
-  if (cache[dev] == 0) KILN_KERNEL_CHECK(cudaDeviceGetAttribute(&cache[dev], cudaDevAttrMultiProcessorCount, dev));
+  if (cache[dev] == 0) KILN_CUDA_CHECK(cudaDeviceGetAttribute(&cache[dev], cudaDevAttrMultiProcessorCount, dev));
   return cache[dev];
 }
 

@@ -6,42 +6,25 @@
 #pragma once
 #include <array>
 #include <cstdint>
-#include <memory>
+#include <functional>
 #include <vector>
 
-#include "core/storage.h"
+#include "functors/elementwise.h"
+#include "functors/optim.h"
+#include "functors/reduce.h"
 #include "kiln/core/generator.h"
 #include "kiln/core/tensor.h"
 
 namespace kiln::detail {
 
-enum class UnaryOp : uint8_t {
-  Neg, Abs, Sign, Exp, Log, Sqrt, Rsqrt, Reciprocal, Tanh, Sigmoid, Relu,
-  GeluErf, GeluTanh, Silu, LogicalNot,
-  Clamp,     // params.a = min (or -inf), params.b = max (or +inf)
-  PowScalar  // params.a = exponent
-};
-struct UnaryParams {
-  double a = 0;
-  double b = 0;
-};
-
-enum class BinaryOp : uint8_t {
-  Add, Sub, Mul, Div, Pow, Maximum, Minimum,
-  Eq, Ne, Lt, Le, Gt, Ge,  // out is bool
-  LogicalAnd, LogicalOr,   // out is bool
-  // Backward helpers f(grad, saved): the derivative times grad.
-  ReluBackward,      // saved = x
-  SigmoidBackward,   // saved = y = sigmoid(x)
-  TanhBackward,      // saved = y = tanh(x)
-  GeluErfBackward,   // saved = x
-  GeluTanhBackward,  // saved = x
-  SiluBackward       // saved = x
-};
+// The elementwise and reduction ops: one set of enums, defined with their
+// functors in kernels/functors/ (shared with the CUDA kernels).
+using functors::ArgReduceOp;
+using functors::BinaryOp;
+using functors::ReduceOp;
+using functors::UnaryOp;
+using functors::UnaryParams;
 bool is_comparison(BinaryOp op);
-
-enum class ReduceOp : uint8_t { Sum, Max, Min };
-enum class ArgReduceOp : uint8_t { ArgMax, ArgMin };
 
 struct Conv2dParams {
   std::array<int64_t, 2> stride{1, 1};
@@ -57,27 +40,35 @@ struct Pool2dParams {
   bool count_include_pad = true;  // avg pool only
 };
 
-struct SgdHyper {
-  double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
-  bool nesterov = false;
-  bool first_step = false;  // momentum buffer starts as the gradient
+// A contiguous tensor seen as [outer, n, inner] around one dim (softmax,
+// cross entropy): the op computes it once for every backend.
+struct RowGeometry {
+  int64_t outer = 1, n = 1, inner = 1;
 };
-struct AdamHyper {
-  double lr = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
-  bool decoupled_weight_decay = false;  // AdamW
-  bool amsgrad = false;
-  int64_t step = 1;  // for bias correction, already incremented
-};
+
+// The optimizer hyper-parameters, one typed struct each from the options to
+// the kernels (kernels/functors/optim.h, with the update formulas).
+using functors::AdamHyper;
+using functors::SgdHyper;
 
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual DeviceType type() const = 0;
 
-  // --- memory ---------------------------------------------------------------
-  virtual std::shared_ptr<Storage> allocate(size_t nbytes, Device device) = 0;
-  // Waits for all queued work on the device (no-op on the CPU).
+  // --- memory (storage comes from the device's Allocator, core/allocator.h) ---
+  // Waits for all queued work on the device (no-op on the CPU), then raises
+  // any error a kernel flagged (defer_error_check).
   virtual void synchronize(Device device) = 0;
+
+  // --- errors only a kernel can see (an out-of-range class index) ------------
+  // `flag` (int64 [2] on this device, zeroed before the kernels that write
+  // it) holds a count of bad values and one of them; raise(count, value)
+  // throws the op's error when count > 0. The CPU calls it at once. CUDA
+  // calls it when the host next waits for this device anyway (a copy to the
+  // CPU such as item(), synchronize()), or at once under
+  // KILN_CUDA_SYNC_DEBUG=1, so an op never stalls the GPU to check.
+  virtual void defer_error_check(const Tensor& flag, std::function<void(int64_t count, int64_t value)> raise) = 0;
 
   // --- copies -----------------------------------------------------------------
   // dst[i] = cast(src[i]) elementwise; same shape (src may be broadcast-strided),
@@ -105,18 +96,21 @@ class Backend {
   virtual void reduce(ReduceOp op, const Tensor& x, const Shape& dims, Tensor& out) = 0;
   // out (int64, keepdim shape) = index of the first max/min along dim.
   virtual void arg_reduce(ArgReduceOp op, const Tensor& x, int64_t dim, Tensor& out) = 0;
-  // Over dim of a contiguous x; log selects log_softmax.
-  virtual void softmax_forward(const Tensor& x, int64_t dim, bool log, Tensor& out) = 0;
+  // Over n of a contiguous x seen as [outer, n, inner]; log selects log_softmax.
+  virtual void softmax_forward(const Tensor& x, const RowGeometry& g, bool log, Tensor& out) = 0;
   // gx from the forward output y and its gradient gy (contiguous, same shape).
-  virtual void softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim, bool log, Tensor& gx) = 0;
+  virtual void softmax_backward(const Tensor& y, const Tensor& gy, const RowGeometry& g, bool log, Tensor& gx) = 0;
   // Cross entropy of logits [N,C] (contiguous, floating) with class targets
-  // [N] (contiguous int64, each in [0, C) or == ignore_index), eps =
-  // label_smoothing: losses[n] = (1-eps)*(lse_n - x[n,t]) + eps*(lse_n -
-  // mean_c x[n,c]), 0 for ignored rows; losses [N] has the logits' dtype,
+  // [N] (contiguous int64, each meant to be in [0, C) or == ignore_index),
+  // eps = label_smoothing: losses[n] = (1-eps)*(lse_n - x[n,t]) + eps*(lse_n
+  // - mean_c x[n,c]), 0 for ignored rows; losses [N] has the logits' dtype,
   // lse [N] (f32, or f64 for f64 logits) gets logsumexp_c x[n,c] for the
-  // backward. Computed in opmath (f32 for f16/bf16).
+  // backward. Computed in opmath (f32 for f16/bf16). A target outside [0, C)
+  // that is not ignore_index gives a NaN loss and is counted in
+  // target_errors (int64 [2], zero on entry: the count, then one such
+  // target), for defer_error_check; no host synchronisation.
   virtual void cross_entropy_forward(const Tensor& logits, const Tensor& target, int64_t ignore_index,
-                                     double label_smoothing, Tensor& losses, Tensor& lse) = 0;
+                                     double label_smoothing, Tensor& losses, Tensor& lse, Tensor& target_errors) = 0;
   // grad_logits [N,C] (contiguous, logits' dtype, overwritten) =
   // grad_losses[n] * (softmax(x)[n,c] - (1-eps)*[c == t_n] - eps/C), 0 for
   // ignored rows; grad_losses [N] contiguous in the logits' dtype, lse from
@@ -159,16 +153,22 @@ class Backend {
   virtual void avg_pool2d_backward(const Tensor& gy, const Pool2dParams& p, Tensor& gx) = 0;
 
   // --- batch norm over N (and H, W) per channel of x [N,C] or [N,C,H,W] ----------
-  // training: normalise with batch statistics, update running stats in
-  // place (unbiased variance), write save_mean/save_invstd [C]. Otherwise
-  // normalise with the running stats. weight/bias [C] may be undefined.
+  // The per-channel statistics save_mean/save_invstd [C] are float32 for
+  // f32/f16/bf16 x (float64 for f64 x) whatever the input dtype.
+  // training: normalise with batch statistics, update running stats (x's
+  // dtype) in place (unbiased variance), write save_mean and save_invstd =
+  // 1/sqrt(biased var + eps). Eval: normalise with the running stats;
+  // save_mean/save_invstd already hold what the backward needs (the op set
+  // them to the running mean and 1/sqrt(running_var + eps)) and are not
+  // written. weight/bias [C] (x's dtype) may be undefined.
   virtual void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                                   Tensor& running_var, bool training, double momentum, double eps, Tensor& out,
                                   Tensor& save_mean, Tensor& save_invstd) = 0;
-  // Overwrites each defined output. In eval mode save_mean/save_invstd hold
-  // the running mean and 1/sqrt(running_var + eps).
+  // Overwrites each defined output (gw/gb in x's dtype). eps is the
+  // forward's (cuDNN's backward takes it).
   virtual void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                                   const Tensor& save_invstd, bool training, Tensor& gx, Tensor& gw, Tensor& gb) = 0;
+                                   const Tensor& save_invstd, bool training, double eps, Tensor& gx, Tensor& gw,
+                                   Tensor& gb) = 0;
 
   // --- fused optimizer steps over many tensors (updated in place) -----------------
   // momentum_buffers may be empty when momentum == 0.

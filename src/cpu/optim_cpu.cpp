@@ -2,13 +2,13 @@
 // Every list entry i holds a parameter, its gradient and its state buffers,
 // all of one dtype and shape. Elements are independent, so each tensor is
 // one OpenMP loop; f16/bf16 values are loaded into f32 (opmath), updated and
-// stored back. The formulas are PyTorch's (torch.optim.SGD / Adam / AdamW).
-#include <algorithm>
-#include <cmath>
+// stored back. The update itself is kernels/functors/optim.h's, as on CUDA.
+#include <array>
 
 #include "core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
+#include "functors/optim.h"
 
 namespace kiln::cpu {
 
@@ -19,67 +19,39 @@ namespace {
 template <size_t N, class Update>
 void with_contiguous(std::array<Tensor, N> ts, Update&& update) {
   std::array<Tensor, N> dense;
-  for (size_t k = 0; k < N; ++k)
-    dense[k] = ts[k].defined() && !ts[k].is_contiguous() ? ts[k].detach().contiguous() : ts[k];
+  for (size_t k = 0; k < N; ++k) {
+    dense[k] = ts[k];
+    if (!ts[k].defined() || ts[k].is_contiguous()) continue;
+    dense[k] = detail::make_empty(ts[k].sizes(), ts[k].dtype(), ts[k].device());
+    detail::cpu_backend().copy(ts[k], dense[k]);
+  }
   update(dense);
   for (size_t k = 0; k < N; ++k)
     if (dense[k].defined() && !dense[k].is_same(ts[k])) detail::cpu_backend().copy(dense[k], ts[k]);
 }
 
-template <class T>
-void sgd_kernel(T* p, const T* g, T* buf, int64_t n, const detail::SgdHyper& h) {
+// Runs one update functor (kernels/functors/optim.h, shared with the CUDA
+// kernel) over n elements of its lists: p[0] param, p[1] grad (only read),
+// the rest state buffers, which may be null (unused by this update).
+template <class T, class Step>
+void apply_step(const std::array<T*, Step::kLists>& p, int64_t n, const Step& step) {
   using M = opmath_t<T>;
-  const M lr = static_cast<M>(h.lr), wd = static_cast<M>(h.weight_decay), mom = static_cast<M>(h.momentum);
-  const M keep = static_cast<M>(1.0 - h.dampening);
+  constexpr int L = Step::kLists;
 #pragma omp parallel for schedule(static) if (n >= kParallelGrain)
   for (int64_t i = 0; i < n; ++i) {
-    M pi = static_cast<M>(p[i]);
-    M d = static_cast<M>(g[i]);
-    if (wd != M(0)) d += wd * pi;
-    if (mom != M(0)) {
-      const M b = h.first_step ? d : mom * static_cast<M>(buf[i]) + keep * d;
-      buf[i] = static_cast<T>(b);
-      d = h.nesterov ? d + mom * b : b;
-    }
-    p[i] = static_cast<T>(pi - lr * d);
+    M v[L];
+    for (int l = 0; l < L; ++l) v[l] = p[l] != nullptr ? static_cast<M>(p[l][i]) : M(0);
+    step(v);
+    for (int l = 0; l < L; ++l)
+      if (l != 1 && p[l] != nullptr) p[l][i] = static_cast<T>(v[l]);
   }
 }
 
-template <class T>
-void adam_kernel(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const detail::AdamHyper& h) {
-  using M = opmath_t<T>;
-  // Step-dependent factors are computed once in double, like PyTorch's host-side scalars.
-  const double bias1 = 1.0 - std::pow(h.beta1, static_cast<double>(h.step));
-  const double bias2 = 1.0 - std::pow(h.beta2, static_cast<double>(h.step));
-  const M step_size = static_cast<M>(h.lr / bias1);
-  const M bias2_sqrt = static_cast<M>(std::sqrt(bias2));
-  const M b1 = static_cast<M>(h.beta1), b2 = static_cast<M>(h.beta2);
-  const M eps = static_cast<M>(h.eps), wd = static_cast<M>(h.weight_decay);
-  const M decay = static_cast<M>(1.0 - h.lr * h.weight_decay);
-#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) {
-    M pi = static_cast<M>(p[i]);
-    M gi = static_cast<M>(g[i]);
-    if (h.weight_decay != 0) {
-      if (h.decoupled_weight_decay) {
-        pi *= decay;
-      } else {
-        gi += wd * pi;
-      }
-    }
-    M mi = static_cast<M>(m[i]);
-    mi += (M(1) - b1) * (gi - mi);  // lerp towards the gradient, as torch does
-    const M vi = b2 * static_cast<M>(v[i]) + (M(1) - b2) * gi * gi;
-    M vhat = vi;
-    if (h.amsgrad) {
-      vhat = std::max(static_cast<M>(vmax[i]), vi);
-      vmax[i] = static_cast<T>(vhat);
-    }
-    m[i] = static_cast<T>(mi);
-    v[i] = static_cast<T>(vi);
-    const M denom = std::sqrt(vhat) / bias2_sqrt + eps;
-    p[i] = static_cast<T>(pi - step_size * mi / denom);
-  }
+template <class T, size_t N>
+std::array<T*, N> data_of(const std::array<Tensor, N>& t) {
+  std::array<T*, N> p;
+  for (size_t k = 0; k < N; ++k) p[k] = t[k].defined() ? static_cast<T*>(t[k].raw_data_ptr()) : nullptr;
+  return p;
 }
 
 }  // namespace
@@ -95,8 +67,7 @@ void CpuBackend::sgd_update(const std::vector<Tensor>& params, const std::vector
     with_contiguous<3>({params[i], grads[i], buf}, [&](std::array<Tensor, 3>& t) {
       visit_floating(t[0].dtype(), "sgd_update", [&](auto tag) {
         using T = decltype(tag);
-        sgd_kernel<T>(static_cast<T*>(t[0].raw_data_ptr()), static_cast<const T*>(t[1].raw_data_ptr()),
-                      use_buffers ? static_cast<T*>(t[2].raw_data_ptr()) : nullptr, t[0].numel(), h);
+        apply_step(data_of<T>(t), t[0].numel(), functors::SgdStep<opmath_t<T>>::make(h));
       });
     });
   }
@@ -114,9 +85,7 @@ void CpuBackend::adam_update(const std::vector<Tensor>& params, const std::vecto
     with_contiguous<5>({params[i], grads[i], exp_avgs[i], exp_avg_sqs[i], vmax}, [&](std::array<Tensor, 5>& t) {
       visit_floating(t[0].dtype(), "adam_update", [&](auto tag) {
         using T = decltype(tag);
-        adam_kernel<T>(static_cast<T*>(t[0].raw_data_ptr()), static_cast<const T*>(t[1].raw_data_ptr()),
-                       static_cast<T*>(t[2].raw_data_ptr()), static_cast<T*>(t[3].raw_data_ptr()),
-                       h.amsgrad ? static_cast<T*>(t[4].raw_data_ptr()) : nullptr, t[0].numel(), h);
+        apply_step(data_of<T>(t), t[0].numel(), functors::AdamStep<opmath_t<T>>::make(h));
       });
     });
   }

@@ -9,12 +9,9 @@
 
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
-#include "functors/math.h"
+#include "functors/reduce.h"
 
 namespace kiln::cpu {
-
-using detail::ArgReduceOp;
-using detail::ReduceOp;
 
 namespace {
 
@@ -80,47 +77,27 @@ void visit_block(const T* p, const Block& b, int64_t begin, int64_t end, Visit&&
   }
 }
 
-template <class T, class A>
-struct SumOp {
-  A init() const { return A(0); }
+// One reduction (a functor of kernels/functors/reduce.h) over stored T,
+// accumulating in A: sums widen (acc<T>), max/min are exact in opmath.
+template <class F, class T>
+struct RowReduce {
+  using A = std::conditional_t<F::kWidens, typename acc<T>::type, opmath_t<T>>;
+  F f;
+  A init() const { return F::template identity<opmath_t<T>, A>(); }
   void row(A& acc, const T* q, int64_t n, int64_t s) const {
-    // Four partial sums let the compiler overlap the adds.
-    A a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    // Four partial results let the compiler overlap the combines.
+    A a0 = init(), a1 = init(), a2 = init(), a3 = init();
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) {
-      a0 += static_cast<A>(static_cast<opmath_t<T>>(q[(i + 0) * s]));
-      a1 += static_cast<A>(static_cast<opmath_t<T>>(q[(i + 1) * s]));
-      a2 += static_cast<A>(static_cast<opmath_t<T>>(q[(i + 2) * s]));
-      a3 += static_cast<A>(static_cast<opmath_t<T>>(q[(i + 3) * s]));
+      a0 = f(a0, static_cast<A>(static_cast<opmath_t<T>>(q[(i + 0) * s])));
+      a1 = f(a1, static_cast<A>(static_cast<opmath_t<T>>(q[(i + 1) * s])));
+      a2 = f(a2, static_cast<A>(static_cast<opmath_t<T>>(q[(i + 2) * s])));
+      a3 = f(a3, static_cast<A>(static_cast<opmath_t<T>>(q[(i + 3) * s])));
     }
-    for (; i < n; ++i) a0 += static_cast<A>(static_cast<opmath_t<T>>(q[i * s]));
-    acc += (a0 + a1) + (a2 + a3);
+    for (; i < n; ++i) a0 = f(a0, static_cast<A>(static_cast<opmath_t<T>>(q[i * s])));
+    acc = f(acc, f(f(a0, a1), f(a2, a3)));
   }
-  void combine(A& acc, A other) const { acc += other; }
-};
-
-template <class T, bool IsMax>
-struct ExtremeOp {
-  using V = opmath_t<T>;
-  V init() const {
-    if constexpr (std::is_floating_point_v<V>)
-      return IsMax ? -std::numeric_limits<V>::infinity() : std::numeric_limits<V>::infinity();
-    else
-      return IsMax ? std::numeric_limits<V>::lowest() : std::numeric_limits<V>::max();
-  }
-  static void take(V& acc, V v) {
-    if constexpr (std::is_floating_point_v<V>) {
-      if (v != v || acc != acc) {  // nan wins
-        acc = acc != acc ? acc : v;
-        return;
-      }
-    }
-    if (IsMax ? v > acc : v < acc) acc = v;
-  }
-  void row(V& acc, const T* q, int64_t n, int64_t s) const {
-    for (int64_t i = 0; i < n; ++i) take(acc, static_cast<V>(q[i * s]));
-  }
-  void combine(V& acc, V other) const { take(acc, other); }
+  void combine(A& acc, A other) const { acc = f(acc, other); }
 };
 
 template <class T, class Op>
@@ -184,61 +161,51 @@ void run_reduce(const Tensor& x, const Shape& dims, Tensor& out, const Op& op) {
 
 }  // namespace
 
-void CpuBackend::reduce(ReduceOp op, const Tensor& x, const Shape& dims, Tensor& out) {
-  visit_dtype(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    switch (op) {
-      case ReduceOp::Sum: return run_reduce<T>(x, dims, out, SumOp<T, typename acc<T>::type>{});
-      case ReduceOp::Max: return run_reduce<T>(x, dims, out, ExtremeOp<T, true>{});
-      case ReduceOp::Min: return run_reduce<T>(x, dims, out, ExtremeOp<T, false>{});
-    }
+void CpuBackend::reduce(detail::ReduceOp op, const Tensor& x, const Shape& dims, Tensor& out) {
+  functors::visit_reduce(op, [&](auto f) {
+    visit_dtype(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      run_reduce<T>(x, dims, out, RowReduce<decltype(f), T>{f});
+    });
   });
 }
 
-void CpuBackend::arg_reduce(ArgReduceOp op, const Tensor& x, int64_t dim, Tensor& out) {
-  visit_dtype(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    using V = opmath_t<T>;
-    const int64_t n = x.size(dim), s = x.stride(dim);
-    Shape kept_sizes, kx, ko;
-    for (int64_t d = 0; d < x.dim(); ++d) {
-      if (d == dim) continue;
-      kept_sizes.push_back(x.size(d));
-      kx.push_back(x.stride(d));
-      ko.push_back(out.stride(d));
-    }
-    const T* xp = static_cast<const T*>(x.raw_data_ptr());
-    int64_t* outp = static_cast<int64_t*>(out.raw_data_ptr());
-    const bool is_max = op == ArgReduceOp::ArgMax;
-    const int64_t n_out = out.numel();
-#pragma omp parallel for schedule(static) if (n_out * n >= kParallelGrain)
-    for (int64_t o = 0; o < n_out; ++o) {
-      int64_t rem = o, xoff = 0, ooff = 0;
-      for (int64_t d = static_cast<int64_t>(kept_sizes.size()) - 1; d >= 0; --d) {
-        const int64_t idx = rem % kept_sizes[d];
-        rem /= kept_sizes[d];
-        xoff += idx * kx[d];
-        ooff += idx * ko[d];
+void CpuBackend::arg_reduce(detail::ArgReduceOp op, const Tensor& x, int64_t dim, Tensor& out) {
+  functors::visit_arg_reduce(op, [&](auto f) {
+    visit_dtype(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      using V = opmath_t<T>;
+      using VI = functors::ValueIndex<V>;
+      const int64_t n = x.size(dim), s = x.stride(dim);
+      Shape kept_sizes, kx, ko;
+      for (int64_t d = 0; d < x.dim(); ++d) {
+        if (d == dim) continue;
+        kept_sizes.push_back(x.size(d));
+        kx.push_back(x.stride(d));
+        ko.push_back(out.stride(d));
       }
-      int64_t best = 0;
-      V best_v = static_cast<V>(xp[xoff]);
-      for (int64_t i = 1; i < n; ++i) {
-        const V v = static_cast<V>(xp[xoff + i * s]);
-        if constexpr (std::is_floating_point_v<V>) {
-          if (best_v != best_v) break;  // nan is the extreme
-          if (v != v) {
-            best = i;
-            best_v = v;
-            break;
+      const T* xp = static_cast<const T*>(x.raw_data_ptr());
+      int64_t* outp = static_cast<int64_t*>(out.raw_data_ptr());
+      const int64_t n_out = out.numel();
+#pragma omp parallel for schedule(static) if (n_out * n >= kParallelGrain)
+      for (int64_t o = 0; o < n_out; ++o) {
+        int64_t rem = o, xoff = 0, ooff = 0;
+        for (int64_t d = static_cast<int64_t>(kept_sizes.size()) - 1; d >= 0; --d) {
+          const int64_t idx = rem % kept_sizes[d];
+          rem /= kept_sizes[d];
+          xoff += idx * kx[d];
+          ooff += idx * ko[d];
+        }
+        VI best = decltype(f)::template identity<V>();
+        for (int64_t i = 0; i < n; ++i) {
+          best = f(best, VI{static_cast<V>(xp[xoff + i * s]), i});
+          if constexpr (std::is_floating_point_v<V>) {
+            if (functors::isnan_(best.v)) break;  // nothing beats the first NaN
           }
         }
-        if (is_max ? v > best_v : v < best_v) {
-          best = i;
-          best_v = v;
-        }
+        outp[ooff] = best.i < 0 ? 0 : best.i;
       }
-      outp[ooff] = best;
-    }
+    });
   });
 }
 

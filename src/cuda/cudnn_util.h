@@ -1,5 +1,5 @@
 // Small cuDNN helpers shared by the cuDNN-backed ops (conv, batch norm):
-// a status check that throws, move-only descriptor owners, dtype mapping
+// move-only descriptor owners, dtype mapping
 // and the alpha/beta scaling constants whose C type depends on the dtype.
 // Internal to src/cuda.
 #pragma once
@@ -8,18 +8,9 @@
 #include <array>
 #include <cstdint>
 
+#include "cuda/library_status.h"
 #include "kiln/core/error.h"
 #include "kiln/core/tensor.h"
-
-#ifndef KILN_CUDNN_CHECK
-#define KILN_CUDNN_CHECK(expr)                                                                               \
-  do {                                                                                                       \
-    cudnnStatus_t kiln_status_ = (expr);                                                                     \
-    if (kiln_status_ != CUDNN_STATUS_SUCCESS)                                                                \
-      throw ::kiln::CudaError(::kiln::detail::str_cat(#expr, " failed: ", cudnnGetErrorString(kiln_status_), \
-                                                      " at ", __FILE__, ":", __LINE__));                     \
-  } while (0)
-#endif
 
 namespace kiln::cuda::cudnn {
 

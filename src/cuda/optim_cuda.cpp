@@ -2,17 +2,17 @@
 // (kernels/optim.cu) that update every parameter of a step in a few launches.
 // Parameters are grouped by dtype (one launch family per dtype); each group
 // keeps the caller's order. Strided tensors are updated through contiguous
-// copies. Status: compiled, not yet run on a GPU.
+// copies.
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/tensor_checks.h"
 #include "core/tensor_impl.h"
 #include "cuda/context.h"
 #include "cuda/cuda_backend.h"
 #include "kernels.h"
-#include "ops/op_util.h"
 
 namespace kiln::cuda {
 namespace {
@@ -84,10 +84,7 @@ void CudaBackend::sgd_update(const std::vector<Tensor>& params, const std::vecto
     t.numel = params[i].numel();
     groups[params[i].dtype()].push_back(t);
   }
-  kernels::SgdKernelHyper kh;
-  kh.lr = h.lr, kh.momentum = h.momentum, kh.dampening = h.dampening, kh.weight_decay = h.weight_decay;
-  kh.nesterov = h.nesterov, kh.first_step = h.first_step;
-  for (const auto& [dtype, tensors] : groups) kernels::launch_sgd_update(tensors, dtype, kh, current_stream(dev));
+  for (const auto& [dtype, tensors] : groups) kernels::launch_sgd_update(tensors, dtype, h, current_stream(dev));
   dense.write_back();
 }
 
@@ -116,10 +113,7 @@ void CudaBackend::adam_update(const std::vector<Tensor>& params, const std::vect
     t.numel = params[i].numel();
     groups[params[i].dtype()].push_back(t);
   }
-  kernels::AdamKernelHyper kh;
-  kh.lr = h.lr, kh.beta1 = h.beta1, kh.beta2 = h.beta2, kh.eps = h.eps, kh.weight_decay = h.weight_decay;
-  kh.decoupled_weight_decay = h.decoupled_weight_decay, kh.amsgrad = h.amsgrad, kh.step = h.step;
-  for (const auto& [dtype, tensors] : groups) kernels::launch_adam_update(tensors, dtype, kh, current_stream(dev));
+  for (const auto& [dtype, tensors] : groups) kernels::launch_adam_update(tensors, dtype, h, current_stream(dev));
   dense.write_back();
 }
 

@@ -11,16 +11,28 @@ namespace kiln::optim {
 
 namespace {
 
-// Hyper-parameters read through the generic map, so Adam and AdamW options share one path.
-kiln::detail::AdamHyper hyper_of(const char* name, const OptimizerOptions& options, bool decoupled) {
-  auto m = options.to_map();
+// The typed options of a group as the backend's (and the kernel's) hyper-parameters.
+template <class Options>
+kiln::detail::AdamHyper hyper_from(const Options& o) {
   kiln::detail::AdamHyper h;
-  h.lr = m.at("lr");
-  h.beta1 = m.at("beta1");
-  h.beta2 = m.at("beta2");
-  h.eps = m.at("eps");
-  h.weight_decay = m.at("weight_decay");
-  h.amsgrad = m.at("amsgrad") != 0;
+  h.lr = o.lr();
+  h.beta1 = std::get<0>(o.betas());
+  h.beta2 = std::get<1>(o.betas());
+  h.eps = o.eps();
+  h.weight_decay = o.weight_decay();
+  h.amsgrad = o.amsgrad();
+  return h;
+}
+
+kiln::detail::AdamHyper hyper_of(const char* name, const OptimizerOptions& options, bool decoupled) {
+  kiln::detail::AdamHyper h;
+  if (const auto* adam = dynamic_cast<const AdamOptions*>(&options)) {
+    h = hyper_from(*adam);
+  } else if (const auto* adamw = dynamic_cast<const AdamWOptions*>(&options)) {
+    h = hyper_from(*adamw);
+  } else {
+    throw ValueError(kiln::detail::str_cat(name, ": a parameter group has options of another optimizer"));
+  }
   h.decoupled_weight_decay = decoupled;
   KILN_CHECK(h.lr >= 0, ValueError, name, ": invalid learning rate ", h.lr, " (must be >= 0)");
   KILN_CHECK(h.eps >= 0, ValueError, name, ": invalid eps ", h.eps, " (must be >= 0)");

@@ -136,6 +136,21 @@ TEST(Adam, AmsgradUsesTheRunningMaxOfTheSecondMoment) {
   EXPECT_GT(std::abs(p.to_vector<double>()[0] - plain[0]), 1e-3);
 }
 
+// amsgrad's running max is torch.maximum, which propagates a NaN from either
+// side; std::max would drop a NaN second moment and keep the old maximum.
+TEST(Adam, AmsgradPropagatesANaNSecondMomentIntoItsRunningMax) {
+  const double nan = std::nan("");
+  Tensor p = kiln::tensor(Vec{1.0, 2.0}, {2}, kiln::kFloat64).requires_grad_();
+  kiln::optim::Adam opt({p}, kiln::optim::AdamOptions(0.1).amsgrad(true));
+  p.set_grad(kiln::tensor(Vec{0.5, nan}, {2}, kiln::kFloat64));
+  opt.step();
+  const kiln::optim::OptimizerState state = opt.state_dict();
+  const Vec vmax = state.tensors.at("state.0.max_exp_avg_sq").to_vector<double>();
+  EXPECT_FALSE(std::isnan(vmax[0]));
+  EXPECT_TRUE(std::isnan(vmax[1])) << "a NaN second moment must reach max_exp_avg_sq, as in PyTorch";
+  EXPECT_TRUE(std::isnan(p.to_vector<double>()[1]));
+}
+
 TEST(AdamW, DecoupledWeightDecayFollowsTheFormula) {
   Tensor p = param();
   kiln::optim::AdamW opt({p}, kiln::optim::AdamWOptions(0.1).weight_decay(0.5));

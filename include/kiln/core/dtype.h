@@ -1,10 +1,12 @@
 // Element types. f16/bf16 are stored as 16 bits and computed in f32 (opmath).
+// Header-only (kernels/ uses it without linking libkiln).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <ostream>
 #include <string>
 
+#include "kiln/core/error.h"
 #include "kiln/core/half.h"
 
 namespace kiln {
@@ -27,15 +29,44 @@ constexpr DType kHalf = DType::Float16;
 constexpr DType kFloat = DType::Float32;
 constexpr DType kDouble = DType::Float64;
 
-size_t element_size(DType t);
-const char* dtype_name(DType t);  // "float32", "int64", ...
-bool is_floating(DType t);
-bool is_integral(DType t);  // includes bool
-bool is_low_precision(DType t);  // f16 or bf16
+inline size_t element_size(DType t) {
+  switch (t) {
+    case DType::Bool:
+    case DType::UInt8: return 1;
+    case DType::Float16:
+    case DType::BFloat16: return 2;
+    case DType::Int32:
+    case DType::Float32: return 4;
+    case DType::Int64:
+    case DType::Float64: return 8;
+  }
+  return 0;
+}
+
+// "float32", "int64", ...
+inline const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::Bool: return "bool";
+    case DType::UInt8: return "uint8";
+    case DType::Int32: return "int32";
+    case DType::Int64: return "int64";
+    case DType::Float16: return "float16";
+    case DType::BFloat16: return "bfloat16";
+    case DType::Float32: return "float32";
+    case DType::Float64: return "float64";
+  }
+  return "?";
+}
+
+inline bool is_floating(DType t) {
+  return t == DType::Float16 || t == DType::BFloat16 || t == DType::Float32 || t == DType::Float64;
+}
+inline bool is_integral(DType t) { return !is_floating(t); }  // includes bool
+inline bool is_low_precision(DType t) { return t == DType::Float16 || t == DType::BFloat16; }
 // The smallest dtype both can be converted to without losing their category
 // (bool < integer < floating), following PyTorch's promotion table.
 DType promote_types(DType a, DType b);
-std::ostream& operator<<(std::ostream& os, DType t);
+inline std::ostream& operator<<(std::ostream& os, DType t) { return os << dtype_name(t); }
 
 // C++ type <-> DType.
 template <class T> struct dtype_of;
@@ -70,6 +101,22 @@ decltype(auto) visit_dtype(DType t, Fn&& fn) {
     case DType::Float64: return fn(double{});
   }
   return fn(float{});  // unreachable; keeps compilers quiet
+}
+
+// visit_dtype for the floating dtypes only, so `fn` is instantiated for
+// Half, BFloat16, float and double alone; any other dtype throws DTypeError
+// naming `op`. The CPU loops and the CUDA launchers both dispatch with it.
+template <class Fn>
+decltype(auto) visit_floating(DType t, const char* op, Fn&& fn) {
+  switch (t) {
+    case DType::Float16: return fn(Half{});
+    case DType::BFloat16: return fn(BFloat16{});
+    case DType::Float32: return fn(float{});
+    case DType::Float64: return fn(double{});
+    default: break;
+  }
+  throw DTypeError(detail::str_cat(op, ": expects a floating dtype (float16, bfloat16, float32 or float64), got ",
+                                   dtype_name(t)));
 }
 
 }  // namespace kiln
