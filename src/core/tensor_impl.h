@@ -22,9 +22,6 @@ struct AutogradMeta {
   std::shared_ptr<autograd::Node> grad_fn;  // null for leaves
   std::weak_ptr<autograd::Node> grad_accumulator;  // leaves: cached AccumulateGrad
   bool retains_grad = false;
-  // A view of a tensor that required grad: in-place writes to it would not
-  // reach the base's history, so they are refused while recording.
-  bool is_view = false;
   // Leaf hooks; non-leaf hooks live on grad_fn as pre-hooks.
   std::vector<std::pair<size_t, std::function<Tensor(const Tensor&)>>> hooks;
 };
@@ -36,7 +33,10 @@ struct TensorImpl {
   int64_t offset = 0;  // in elements
   DType dtype = kFloat32;
   int64_t numel = 0;
-  bool is_view = false;  // made by make_view: shares storage with another tensor
+  // Made by make_view: shares storage with another tensor. A view recorded
+  // by autograd (it requires grad and is not a leaf) refuses in-place writes,
+  // which would not reach its base's history.
+  bool is_view = false;
   std::unique_ptr<AutogradMeta> autograd;
 
   Device device() const { return storage->device; }

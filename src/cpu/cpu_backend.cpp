@@ -1,79 +1,12 @@
-// CPU memory, copies, fills and the backend registry.
+// CPU copies, fills and the backend registry.
 #include "cpu/cpu_backend.h"
 
-#include <cstdlib>
 #include <cstring>
-#include <mutex>
-#include <unordered_map>
-#include <vector>
 
 #include "cpu/loops.h"
+#include "kiln/core/convert.h"
 
 namespace kiln::cpu {
-
-namespace {
-
-// Keeps freed large blocks for reuse. glibc serves blocks of this size with
-// fresh mmap()s and unmaps them on free, so every training step paid for
-// page faults and kernel page clearing on its activations and gradients
-// (about a fifth of the CPU step time of the Fashion-MNIST CNN). A step
-// allocates the same sizes every time, so blocks are matched by exact
-// rounded size. At most kMaxCachedBytes sit unused in the cache; beyond
-// that, freed blocks go back to the system.
-class LargeBlockCache {
- public:
-  static constexpr size_t kMinBytes = size_t{64} << 10;
-  static constexpr size_t kMaxCachedBytes = size_t{256} << 20;
-
-  void* get(size_t rounded) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = free_.find(rounded);
-    if (it == free_.end() || it->second.empty()) return nullptr;
-    void* p = it->second.back();
-    it->second.pop_back();
-    cached_bytes_ -= rounded;
-    return p;
-  }
-  void put(void* p, size_t rounded) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (cached_bytes_ + rounded <= kMaxCachedBytes) {
-        free_[rounded].push_back(p);
-        cached_bytes_ += rounded;
-        return;
-      }
-    }
-    std::free(p);
-  }
-
- private:
-  std::mutex mutex_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
-  size_t cached_bytes_ = 0;
-};
-
-// Never destroyed: storages freed during static destruction still return here.
-LargeBlockCache& large_block_cache() {
-  static auto* cache = new LargeBlockCache();
-  return *cache;
-}
-
-}  // namespace
-
-std::shared_ptr<detail::Storage> CpuBackend::allocate(size_t nbytes, Device device) {
-  // 64-byte alignment suits AVX-512 loads and cache lines.
-  const size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;
-  if (rounded < LargeBlockCache::kMinBytes) {
-    void* p = std::aligned_alloc(64, rounded);
-    KILN_CHECK(p != nullptr, Error, "cpu allocator: out of memory allocating ", nbytes, " bytes");
-    return std::make_shared<detail::Storage>(p, nbytes, device, [](void* q) { std::free(q); });
-  }
-  void* p = large_block_cache().get(rounded);
-  if (!p) p = std::aligned_alloc(64, rounded);
-  KILN_CHECK(p != nullptr, Error, "cpu allocator: out of memory allocating ", nbytes, " bytes");
-  return std::make_shared<detail::Storage>(p, nbytes, device,
-                                           [rounded](void* q) { large_block_cache().put(q, rounded); });
-}
 
 void CpuBackend::copy(const Tensor& src, Tensor& dst) {
   if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous() && src.sizes() == dst.sizes()) {
@@ -84,12 +17,15 @@ void CpuBackend::copy(const Tensor& src, Tensor& dst) {
     using TOut = decltype(out_tag);
     visit_dtype(src.dtype(), [&](auto in_tag) {
       using TIn = decltype(in_tag);
-      map_elements<TOut, TIn>(dst, {&src}, [](auto v) {
-        if constexpr (std::is_same_v<TOut, bool>) return v != decltype(v)(0);
-        else return static_cast<opmath_t<TOut>>(v);
-      });
+      map_elements<TOut, TIn>(dst, {&src}, [](auto v) { return convert<TOut>(v); });
     });
   });
+}
+
+void CpuBackend::defer_error_check(const Tensor& flag, std::function<void(int64_t, int64_t)> raise) {
+  // The values are already here: check now.
+  const int64_t* v = static_cast<const int64_t*>(flag.raw_data_ptr());
+  if (v[0] != 0) raise(v[0], v[1]);
 }
 
 void CpuBackend::transfer(const Tensor& src, Tensor& dst, bool) {
@@ -110,7 +46,7 @@ void CpuBackend::arange(Tensor& out, double start, double step) {
   visit_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* p = static_cast<T*>(out.raw_data_ptr());
-    for (int64_t i = 0; i < out.numel(); ++i) p[i] = static_cast<T>(static_cast<opmath_t<T>>(start + step * i));
+    for (int64_t i = 0; i < out.numel(); ++i) p[i] = convert<T>(start + step * static_cast<double>(i));
   });
 }
 

@@ -7,8 +7,8 @@ namespace kiln::cpu {
 class CpuBackend final : public detail::Backend {
  public:
   DeviceType type() const override { return DeviceType::CPU; }
-  std::shared_ptr<detail::Storage> allocate(size_t nbytes, Device device) override;
   void synchronize(Device) override {}
+  void defer_error_check(const Tensor& flag, std::function<void(int64_t, int64_t)> raise) override;
   void copy(const Tensor& src, Tensor& dst) override;
   void transfer(const Tensor& src, Tensor& dst, bool non_blocking) override;
   void fill(Tensor& out, const Scalar& value) override;
@@ -18,10 +18,11 @@ class CpuBackend final : public detail::Backend {
   void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) override;
   void reduce(detail::ReduceOp op, const Tensor& x, const Shape& dims, Tensor& out) override;
   void arg_reduce(detail::ArgReduceOp op, const Tensor& x, int64_t dim, Tensor& out) override;
-  void softmax_forward(const Tensor& x, int64_t dim, bool log, Tensor& out) override;
-  void softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim, bool log, Tensor& gx) override;
+  void softmax_forward(const Tensor& x, const detail::RowGeometry& g, bool log, Tensor& out) override;
+  void softmax_backward(const Tensor& y, const Tensor& gy, const detail::RowGeometry& g, bool log,
+                        Tensor& gx) override;
   void cross_entropy_forward(const Tensor& logits, const Tensor& target, int64_t ignore_index, double label_smoothing,
-                             Tensor& losses, Tensor& lse) override;
+                             Tensor& losses, Tensor& lse, Tensor& target_errors) override;
   void cross_entropy_backward(const Tensor& grad_losses, const Tensor& logits, const Tensor& target, const Tensor& lse,
                               int64_t ignore_index, double label_smoothing, Tensor& grad_logits) override;
   void matmul(const Tensor& a, const Tensor& b, Tensor& out) override;
@@ -43,27 +44,13 @@ class CpuBackend final : public detail::Backend {
                           Tensor& running_var, bool training, double momentum, double eps, Tensor& out,
                           Tensor& save_mean, Tensor& save_invstd) override;
   void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                           const Tensor& save_invstd, bool training, Tensor& gx, Tensor& gw, Tensor& gb) override;
+                           const Tensor& save_invstd, bool training, double eps, Tensor& gx, Tensor& gw,
+                           Tensor& gb) override;
   void sgd_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                   const std::vector<Tensor>& momentum_buffers, const detail::SgdHyper& h) override;
   void adam_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                    const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
                    const std::vector<Tensor>& max_exp_avg_sqs, const detail::AdamHyper& h) override;
 };
-
-// Dtype visitors narrower than kiln::visit_dtype, so kernels are only
-// instantiated for the types they support.
-template <class Fn>
-decltype(auto) visit_floating(DType t, const char* op, Fn&& fn) {
-  switch (t) {
-    case DType::Float16: return fn(Half{});
-    case DType::BFloat16: return fn(BFloat16{});
-    case DType::Float32: return fn(float{});
-    case DType::Float64: return fn(double{});
-    default: break;
-  }
-  KILN_CHECK(false, DTypeError, op, ": not implemented for ", t, " on cpu");
-  return fn(float{});
-}
 
 }  // namespace kiln::cpu

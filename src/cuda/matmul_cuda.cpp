@@ -21,6 +21,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "core/tensor_impl.h"
 #include "cuda/context.h"
 #include "cuda/cuda_backend.h"
 #include "kiln/cuda.h"
@@ -193,15 +194,22 @@ void CudaBackend::matmul(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
                                     stream));
     return;
   }
+  // An operand with no unit stride in its matrix dims is made dense here (a
+  // backend copy, not the contiguous() op).
+  auto dense = [this](const Tensor& t) {
+    Tensor d = detail::make_empty(t.sizes(), t.dtype(), t.device());
+    copy(t, d);
+    return d;
+  };
   Tensor a = a_in, b = b_in;
   Operand ob = as_transposed_operand(K, N, b.stride(1), b.stride(2));
   if (!ob.ok) {
-    b = b.contiguous();
+    b = dense(b);
     ob = as_transposed_operand(K, N, b.stride(1), b.stride(2));
   }
   Operand oa = as_transposed_operand(M, K, a.stride(1), a.stride(2));
   if (!oa.ok) {
-    a = a.contiguous();
+    a = dense(a);
     oa = as_transposed_operand(M, K, a.stride(1), a.stride(2));
   }
   const int64_t int_max = std::numeric_limits<int32_t>::max();

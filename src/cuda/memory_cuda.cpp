@@ -1,5 +1,6 @@
-// CudaBackend memory entries: allocation through the caching allocator,
-// device synchronisation, and copies between the CPU and a GPU.
+// CUDA memory: tensor storage from the caching allocator (CudaAllocator,
+// registered with the core in cuda_backend_registry.cpp), device
+// synchronisation, and copies between the CPU and a GPU.
 //
 // transfer() queues cudaMemcpyAsync on the current stream. It returns before
 // the copy finishes only when non_blocking was asked for AND the host side is
@@ -14,7 +15,8 @@
 
 namespace kiln::cuda {
 
-std::shared_ptr<detail::Storage> CudaBackend::allocate(size_t nbytes, Device device) {
+std::shared_ptr<detail::Storage> CudaAllocator::allocate(size_t nbytes, Device device) {
+  check_device_usable(device);
   const int d = device.index();
   DeviceGuard guard(d);
   const auto stream = reinterpret_cast<StreamId>(current_stream(d));
@@ -31,6 +33,7 @@ std::shared_ptr<detail::Storage> CudaBackend::allocate(size_t nbytes, Device dev
 void CudaBackend::synchronize(Device device) {
   DeviceGuard guard(device.index());
   KILN_CUDA_CHECK(cudaDeviceSynchronize());
+  check_deferred_errors(device.index(), /*wait=*/true);
 }
 
 void CudaBackend::transfer(const Tensor& src, Tensor& dst, bool non_blocking) {
@@ -42,7 +45,11 @@ void CudaBackend::transfer(const Tensor& src, Tensor& dst, bool non_blocking) {
              "transfer: source and destination must match, got ", shape_str(src.sizes()), " ",
              dtype_name(src.dtype()), " -> ", shape_str(dst.sizes()), " ", dtype_name(dst.dtype()));
   KILN_INTERNAL_ASSERT(dst.is_contiguous(), "transfer: destination must be contiguous");
-  const Tensor s = src.is_contiguous() ? src : src.contiguous();
+  Tensor s = src;
+  if (!src.is_contiguous()) {  // a dense copy on the source's own device
+    s = detail::make_empty(src.sizes(), src.dtype(), src.device());
+    detail::backend_for(src.device()).copy(src, s);
+  }
   const size_t nbytes = static_cast<size_t>(s.numel()) * s.element_size();
   if (nbytes == 0) return;
 
@@ -60,6 +67,8 @@ void CudaBackend::transfer(const Tensor& src, Tensor& dst, bool non_blocking) {
     return;
   }
   KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+  // The host waited anyway: raise what kernels flagged before this copy.
+  check_deferred_errors(device, /*wait=*/false);
 }
 
 }  // namespace kiln::cuda

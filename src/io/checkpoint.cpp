@@ -2,9 +2,9 @@
 // scalars as metadata strings.
 #include "kiln/io/checkpoint.h"
 
+#include "core/number_format.h"
+#include "core/tensor_checks.h"
 #include "kiln/core/grad_mode.h"
-#include "optim/number_format.h"
-#include "ops/op_util.h"
 
 namespace kiln::io {
 

@@ -2,10 +2,10 @@
 
 #include <cmath>
 
+#include "core/tensor_checks.h"
 #include "kiln/core/grad_mode.h"
 #include "kiln/ops/factory.h"
 #include "kiln/ops/math.h"
-#include "ops/op_util.h"
 
 namespace kiln::nn::init {
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <sstream>
 
+#include "core/tensor_checks.h"
 #include "core/tensor_impl.h"
 #include "kiln/core/grad_mode.h"
-#include "ops/op_util.h"
 
 namespace kiln::nn {
 

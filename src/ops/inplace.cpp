@@ -13,8 +13,10 @@ void check_inplace(const char* op, const Tensor& self, std::initializer_list<con
   if (!self.requires_grad() && !others_need) return;
   KILN_CHECK(!(self.requires_grad() && self.is_leaf()), AutogradError, op, ": a leaf tensor that requires grad (",
              describe(self), ") is used in an in-place operation; wrap the update in kiln::NoGradGuard");
-  const auto* meta = self.unsafe_impl()->autograd.get();
-  KILN_CHECK(!(meta && meta->is_view), AutogradError, op, ": in-place write to a view (", describe(self),
+  // A view that requires grad got there through a recorded view op (the
+  // leaf case is refused above).
+  KILN_CHECK(!(self.unsafe_impl()->is_view && self.requires_grad()), AutogradError, op,
+             ": in-place write to a view (", describe(self),
              ") of a tensor that requires grad is not supported; clone() the view first");
   KILN_CHECK(!(others_need && self.unsafe_impl()->is_view), AutogradError, op, ": writing a tensor that requires ",
              "grad into a view (", describe(self), ") is not supported, because the gradient would not reach the ",

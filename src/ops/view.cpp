@@ -77,7 +77,6 @@ Tensor record_view(Tensor out, const Tensor& input, Init&& init) {
     auto node = std::make_shared<NodeT>();
     init(*node);
     autograd::set_history(out, node, {&input});
-    out.unsafe_impl()->meta().is_view = true;
   }
   return out;
 }

@@ -1,8 +1,8 @@
 #include "optim/fused_buckets.h"
 
+#include "core/tensor_checks.h"
 #include "core/tensor_impl.h"
 #include "kiln/ops/factory.h"
-#include "ops/op_util.h"
 
 namespace kiln::optim::internal {
 

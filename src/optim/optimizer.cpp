@@ -5,10 +5,10 @@
 #include <set>
 #include <sstream>
 
+#include "core/number_format.h"
+#include "core/tensor_checks.h"
 #include "core/tensor_impl.h"
 #include "kiln/core/grad_mode.h"
-#include "optim/number_format.h"
-#include "ops/op_util.h"
 
 namespace kiln::optim {
 

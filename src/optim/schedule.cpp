@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "optim/number_format.h"
+#include "core/number_format.h"
 
 namespace kiln::optim {
 

@@ -1,4 +1,4 @@
-#include "optim/number_format.h"
+#include "core/number_format.h"
 
 #include <charconv>
 #include <cmath>

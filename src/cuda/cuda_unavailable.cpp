@@ -1,4 +1,5 @@
-// kiln::cuda for a build without the CUDA backend: queries answer "nothing
+// kiln::cuda for a build without the CUDA backend (compiled instead of the
+// rest of src/cuda): queries answer "nothing
 // here", statistics are zeros, and whatever needs a device throws
 // DeviceError saying why.
 #include <atomic>
@@ -13,7 +14,10 @@ namespace {
 [[noreturn]] void no_device(const char* what) {
   throw DeviceError(detail::str_cat(what, ": ", unavailable_reason()));
 }
+// Settings are kept (a program may set them before finding there is no
+// GPU); nothing reads them.
 std::atomic<bool> g_allow_tf32{false};
+std::atomic<int> g_conv2d_impl{static_cast<int>(Conv2dImpl::Auto)};
 }  // namespace
 
 bool is_built() { return false; }
@@ -61,5 +65,7 @@ bool is_pinned(const Tensor&) { return false; }
 
 void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
 bool allow_tf32() { return g_allow_tf32.load(); }
+void set_conv2d_impl(Conv2dImpl impl) { g_conv2d_impl.store(static_cast<int>(impl)); }
+Conv2dImpl conv2d_impl() { return static_cast<Conv2dImpl>(g_conv2d_impl.load()); }
 
 }  // namespace kiln::cuda
