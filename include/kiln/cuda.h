@@ -143,10 +143,21 @@ void record_stream(const Tensor& tensor, const Stream& stream);
 Tensor pin_memory(const Tensor& tensor);
 bool is_pinned(const Tensor& tensor);
 
-// --- math modes -------------------------------------------------------------------
-// float32 matmuls may use TF32 tensor cores (10-bit mantissa inputs, f32
-// accumulation). Off by default, as in PyTorch.
+// --- math modes and algorithm choices ------------------------------------------------
+// float32 matmuls and convolutions may use TF32 tensor cores (10-bit
+// mantissa inputs, f32 accumulation). Off by default, as in PyTorch.
 void set_allow_tf32(bool allow);
 bool allow_tf32();
+
+// Which implementation runs a CUDA conv2d forward. Auto (the default): for
+// each shape, the first call times cuDNN's fastest algorithm and kiln's
+// hand-written implicit-GEMM kernel (kernels/conv2d.cu, where it applies:
+// groups 1, f32/bf16/f16, contiguous NCHW) and keeps the faster for later
+// calls. CuDNN and Kiln choose one for every shape (Kiln only where it
+// applies, cuDNN elsewhere). The environment variable
+// KILN_CONV_IMPL=auto|cudnn|kiln sets the value a process starts with.
+enum class Conv2dImpl { Auto, CuDNN, Kiln };
+void set_conv2d_impl(Conv2dImpl impl);
+Conv2dImpl conv2d_impl();
 
 }  // namespace kiln::cuda

@@ -1,5 +1,6 @@
 // Per-device, per-thread CUDA state: current device and stream, cached
-// library handles, cuBLASLt workspaces, the TF32 switch.
+// library handles, cuBLASLt workspaces; and the backend's process-wide
+// settings (TF32, the conv2d implementation).
 //
 // Handles are per thread because a cuBLAS/cuDNN handle must not be used by
 // two threads at once; they are created lazily and deliberately never
@@ -9,6 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -40,7 +43,24 @@ ThreadState& thread_state(int device) {
   return state;
 }
 
-std::atomic<bool> g_allow_tf32{false};
+// The backend's process-wide settings (kiln/cuda.h). conv2d_impl starts
+// from KILN_CONV_IMPL, read on first use.
+struct Settings {
+  std::atomic<bool> allow_tf32{false};
+  std::atomic<int> conv2d_impl{-1};  // -1: KILN_CONV_IMPL not read yet
+};
+Settings& settings() {
+  static Settings s;
+  return s;
+}
+
+Conv2dImpl conv2d_impl_from_env() {
+  const char* env = std::getenv("KILN_CONV_IMPL");
+  if (env == nullptr || env[0] == '\0' || std::strcmp(env, "auto") == 0) return Conv2dImpl::Auto;
+  if (std::strcmp(env, "cudnn") == 0) return Conv2dImpl::CuDNN;
+  if (std::strcmp(env, "kiln") == 0) return Conv2dImpl::Kiln;
+  throw ValueError(detail::str_cat("KILN_CONV_IMPL must be 'auto', 'cudnn' or 'kiln', got '", env, "'"));
+}
 
 std::mutex g_workspace_mutex;
 std::map<std::pair<int, cudaStream_t>, void*>& workspaces() {
@@ -122,14 +142,28 @@ void release_stream_resources(int device, cudaStream_t stream) {
   {
     std::lock_guard<std::mutex> lock(g_workspace_mutex);
     auto it = workspaces().find({device, stream});
-    if (it == workspaces().end()) return;
-    ws = it->second;
-    workspaces().erase(it);
+    if (it != workspaces().end()) {
+      ws = it->second;
+      workspaces().erase(it);
+    }
   }
-  device_allocator(device).free(ws);
+  CachingAllocator& allocator = device_allocator(device);
+  if (ws != nullptr) allocator.free(ws);
+  allocator.stream_destroyed(reinterpret_cast<StreamId>(stream));
 }
 
-void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
-bool allow_tf32() { return g_allow_tf32.load(); }
+void set_allow_tf32(bool allow) { settings().allow_tf32.store(allow); }
+bool allow_tf32() { return settings().allow_tf32.load(); }
+
+void set_conv2d_impl(Conv2dImpl impl) { settings().conv2d_impl.store(static_cast<int>(impl)); }
+Conv2dImpl conv2d_impl() {
+  int v = settings().conv2d_impl.load();
+  if (v < 0) {
+    int expected = -1;  // a concurrent set_conv2d_impl wins
+    settings().conv2d_impl.compare_exchange_strong(expected, static_cast<int>(conv2d_impl_from_env()));
+    v = settings().conv2d_impl.load();
+  }
+  return static_cast<Conv2dImpl>(v);
+}
 
 }  // namespace kiln::cuda

@@ -8,28 +8,8 @@
 
 #include <cstddef>
 
-#include "cuda/cuda_check.h"
+#include "cuda/library_status.h"
 #include "kiln/core/device.h"
-
-#ifndef KILN_CUBLAS_CHECK
-#define KILN_CUBLAS_CHECK(expr)                                                                                 \
-  do {                                                                                                          \
-    cublasStatus_t kiln_status_ = (expr);                                                                       \
-    if (kiln_status_ != CUBLAS_STATUS_SUCCESS)                                                                  \
-      throw ::kiln::CudaError(::kiln::detail::str_cat(#expr, " failed: ", cublasGetStatusName(kiln_status_),    \
-                                                      " (", cublasGetStatusString(kiln_status_), ") at ",       \
-                                                      __FILE__, ":", __LINE__));                                \
-  } while (0)
-#endif
-#ifndef KILN_CUDNN_CHECK
-#define KILN_CUDNN_CHECK(expr)                                                                               \
-  do {                                                                                                       \
-    cudnnStatus_t kiln_status_ = (expr);                                                                     \
-    if (kiln_status_ != CUDNN_STATUS_SUCCESS)                                                                \
-      throw ::kiln::CudaError(::kiln::detail::str_cat(#expr, " failed: ", cudnnGetErrorString(kiln_status_), \
-                                                      " at ", __FILE__, ":", __LINE__));                     \
-  } while (0)
-#endif
 
 namespace kiln::cuda {
 
@@ -70,8 +50,12 @@ cudnnHandle_t cudnn_handle(int device);
 // is what Hopper's fastest kernels ask for.
 constexpr size_t kCublasLtWorkspaceBytes = 32u << 20;
 void* cublaslt_workspace(int device);
-// Frees what is kept per (device, stream) when a kiln-created stream goes.
+// Frees what is kept per (device, stream) when a kiln-created stream goes
+// (after its work finished), and tells the caching allocator.
 void release_stream_resources(int device, cudaStream_t stream);
+
+// The process-wide settings of kiln/cuda.h (set_allow_tf32, set_conv2d_impl)
+// live in context.cpp with the rest of the backend's state.
 
 // The caching allocator of a device (created on first use, never destroyed:
 // tensors may outlive static destructors) and the process's pinned host pool.

@@ -5,6 +5,7 @@
 
 #include <kiln/kiln.h>
 
+#include <cstdlib>
 #include <string>
 
 namespace {
@@ -201,6 +202,20 @@ TEST(CudaMathModes, AllowTf32RoundTrips) {
   kc::set_allow_tf32(false);
   EXPECT_FALSE(kc::allow_tf32());
   kc::set_allow_tf32(old);
+}
+
+// Runs with or without a GPU: the choice is a setting of the CUDA backend,
+// measured per shape by default.
+TEST(CudaMathModes, Conv2dImplDefaultsToMeasuringAndRoundTrips) {
+  const kc::Conv2dImpl old = kc::conv2d_impl();
+  if (std::getenv("KILN_CONV_IMPL") == nullptr) {
+    EXPECT_EQ(old, kc::Conv2dImpl::Auto);
+  }
+  for (kc::Conv2dImpl impl : {kc::Conv2dImpl::Kiln, kc::Conv2dImpl::CuDNN, kc::Conv2dImpl::Auto}) {
+    kc::set_conv2d_impl(impl);
+    EXPECT_EQ(kc::conv2d_impl(), impl);
+  }
+  kc::set_conv2d_impl(old);
 }
 
 }  // namespace

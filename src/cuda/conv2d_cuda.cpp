@@ -1,9 +1,12 @@
 // CudaBackend::conv2d_forward / conv2d_backward through cuDNN's convolution
-// API (forward, backward data, backward filter, bias), or, for the forward
-// when KILN_CONV_IMPL=kiln, the hand-written implicit-GEMM kernel.
+// API (forward, backward data, backward filter, bias), or, for the forward,
+// the hand-written implicit-GEMM kernel: per shape when it measured faster
+// than cuDNN's best (kiln::cuda::Conv2dImpl::Auto, the default), or always
+// where it applies when the user chose Conv2dImpl::Kiln.
 //
 // Algorithms: the first call for a (direction, device, dtype, sizes, strides,
-// params, math mode) key runs cudnnFind*AlgorithmEx on the call's own buffers
+// params, math mode, buffer alignment) key runs cudnnFind*AlgorithmEx (one template,
+// find_algo, for the three directions) on the call's own buffers
 // (the outputs are overwritten anyway) with a workspace from the caching
 // allocator, and caches the fastest algorithm that fits; later calls reuse it.
 // Math: f16/bf16 use tensor cores with f32 accumulation; f32 uses FMA-only
@@ -11,18 +14,19 @@
 // convolutions run in TF32 on Ampere and newer); f64 runs as it is.
 // Layout: descriptors carry the tensors' real strides, so a channels-last
 // (NHWC) x/out and an NHWC weight are accepted without a copy.
-// Status: compiled, not yet run on a GPU.
 #include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 
+#include "core/tensor_checks.h"
 #include "core/tensor_impl.h"
-#include "ops/op_util.h"
 #include "cuda/context.h"
-#include "cuda/conv_impl.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/cudnn_util.h"
+#include "cuda/workspace.h"
 #include "kernels.h"
 #include "kiln/cuda.h"
 
@@ -48,9 +52,20 @@ struct ConvDescs {
   std::string key;  // what the algorithm choice depends on (without the direction)
 };
 
+// The largest power of two up to 16 that divides p. cuDNN's fastest
+// kernels need aligned buffers, so an algorithm found for aligned buffers
+// may fail or slow down on a misaligned view (an offset into a storage);
+// the alignment is part of the key, as in PyTorch.
+int alignment_of(const void* p) {
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  int align = 1;
+  while (align < 16 && a % (2 * align) == 0) align *= 2;
+  return align;
+}
+
 void append_tensor_key(std::string& key, const Tensor& t) {
   for (int64_t d = 0; d < t.dim(); ++d) key += std::to_string(t.size(d)) + "," + std::to_string(t.stride(d)) + ";";
-  key += "|";
+  key += "@" + std::to_string(alignment_of(t.raw_data_ptr())) + "|";
 }
 
 void describe_conv(ConvDescs& d, const Tensor& x, const Tensor& w, const Tensor& y, const detail::Conv2dParams& p,
@@ -91,6 +106,7 @@ struct AlgoChoice {
   int algo = 0;
   cudnnMathType_t math = CUDNN_DEFAULT_MATH;
   size_t workspace = 0;
+  float ms = 0;  // as cudnnFind measured it
 };
 
 std::mutex g_algo_mutex;
@@ -102,19 +118,13 @@ std::unordered_map<std::string, AlgoChoice>& algo_cache() {
 // The most scratch memory cudnnFind may use while trying algorithms.
 constexpr size_t kMaxFindWorkspace = size_t{1} << 30;
 
-Tensor workspace_tensor(size_t bytes, Device device) {
-  return detail::make_empty({static_cast<int64_t>(bytes > 0 ? bytes : 1)}, kUInt8, device);
-}
-
 // A workspace for cudnnFind: the largest any algorithm asks for (capped);
 // if that much cannot be had, none (algorithms that need none still run).
-Tensor find_workspace(size_t wanted, Device device, size_t& bytes) {
-  bytes = std::min(wanted, kMaxFindWorkspace);
+Workspace find_workspace(size_t wanted, Device device) {
   try {
-    return workspace_tensor(bytes, device);
+    return Workspace(device.index(), std::min(wanted, kMaxFindWorkspace));
   } catch (const CudaError&) {
-    bytes = 0;
-    return workspace_tensor(0, device);
+    return Workspace();
   }
 }
 
@@ -123,7 +133,7 @@ template <class Perf>
 AlgoChoice pick(const Perf* perf, int count, size_t workspace_limit, const char* op) {
   for (int i = 0; i < count; ++i) {
     if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= workspace_limit)
-      return {static_cast<int>(perf[i].algo), perf[i].mathType, perf[i].memory};
+      return {static_cast<int>(perf[i].algo), perf[i].mathType, perf[i].memory, perf[i].time};
   }
   throw CudaError(detail::str_cat(op, ": cuDNN found no working algorithm for this convolution"));
 }
@@ -139,71 +149,80 @@ void remember(ConvDir dir, const std::string& key, const AlgoChoice& choice) {
   algo_cache()[std::to_string(static_cast<int>(dir)) + ":" + key] = choice;
 }
 
-AlgoChoice forward_algo(cudnnHandle_t handle, ConvDescs& d, const Tensor& x, const Tensor& w, Tensor& y) {
-  AlgoChoice c = lookup(ConvDir::Forward, d.key);
-  if (c.algo >= 0) return c;
-  size_t wanted = 0;
-  for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++a) {
-    size_t sz = 0;
-    if (cudnnGetConvolutionForwardWorkspaceSize(handle, d.x.get(), d.w.get(), d.conv.get(), d.y.get(),
-                                                static_cast<cudnnConvolutionFwdAlgo_t>(a), &sz) == CUDNN_STATUS_SUCCESS)
-      wanted = std::max(wanted, sz);
-  }
-  size_t bytes = 0;
-  Tensor ws = find_workspace(wanted, x.device(), bytes);
-  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-  int count = 0;
-  KILN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
-      handle, d.x.get(), x.raw_data_ptr(), d.w.get(), w.raw_data_ptr(), d.conv.get(), d.y.get(), y.raw_data_ptr(),
-      CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, perf, ws.raw_data_ptr(), bytes));
-  c = pick(perf, count, bytes, "conv2d");
-  remember(ConvDir::Forward, d.key, c);
-  return c;
-}
+// The device pointers of one convolution call: x, w, y as cuDNN names them
+// (y = out or gy). Which are read and which written depends on the direction.
+struct ConvBuffers {
+  const void* x;
+  const void* w;
+  const void* y;
+};
 
-AlgoChoice backward_data_algo(cudnnHandle_t handle, ConvDescs& d, const Tensor& gy, const Tensor& w, Tensor& gx) {
-  AlgoChoice c = lookup(ConvDir::BackwardData, d.key);
-  if (c.algo >= 0) return c;
-  size_t wanted = 0;
-  for (int a = 0; a < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT; ++a) {
-    size_t sz = 0;
-    if (cudnnGetConvolutionBackwardDataWorkspaceSize(handle, d.w.get(), d.y.get(), d.conv.get(), d.x.get(),
-                                                     static_cast<cudnnConvolutionBwdDataAlgo_t>(a),
-                                                     &sz) == CUDNN_STATUS_SUCCESS)
-      wanted = std::max(wanted, sz);
+// What differs between the three cuDNN algorithm searches; everything else
+// is find_algo below.
+struct ForwardSearch {
+  using Perf = cudnnConvolutionFwdAlgoPerf_t;
+  static constexpr ConvDir kDir = ConvDir::Forward;
+  static constexpr int kCount = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+  static constexpr const char* kOp = "conv2d";
+  static cudnnStatus_t workspace_size(cudnnHandle_t h, const ConvDescs& d, int algo, size_t* bytes) {
+    return cudnnGetConvolutionForwardWorkspaceSize(h, d.x.get(), d.w.get(), d.conv.get(), d.y.get(),
+                                                   static_cast<cudnnConvolutionFwdAlgo_t>(algo), bytes);
   }
-  size_t bytes = 0;
-  Tensor ws = find_workspace(wanted, gy.device(), bytes);
-  cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-  int count = 0;
-  KILN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
-      handle, d.w.get(), w.raw_data_ptr(), d.y.get(), gy.raw_data_ptr(), d.conv.get(), d.x.get(), gx.raw_data_ptr(),
-      CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf, ws.raw_data_ptr(), bytes));
-  c = pick(perf, count, bytes, "conv2d_backward (input)");
-  remember(ConvDir::BackwardData, d.key, c);
-  return c;
-}
+  static cudnnStatus_t find(cudnnHandle_t h, const ConvDescs& d, const ConvBuffers& b, int* count, Perf* perf,
+                            void* ws, size_t bytes) {
+    return cudnnFindConvolutionForwardAlgorithmEx(h, d.x.get(), b.x, d.w.get(), b.w, d.conv.get(), d.y.get(),
+                                                  const_cast<void*>(b.y), kCount, count, perf, ws, bytes);
+  }
+};
+struct BackwardDataSearch {
+  using Perf = cudnnConvolutionBwdDataAlgoPerf_t;
+  static constexpr ConvDir kDir = ConvDir::BackwardData;
+  static constexpr int kCount = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+  static constexpr const char* kOp = "conv2d_backward (input)";
+  static cudnnStatus_t workspace_size(cudnnHandle_t h, const ConvDescs& d, int algo, size_t* bytes) {
+    return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w.get(), d.y.get(), d.conv.get(), d.x.get(),
+                                                        static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), bytes);
+  }
+  static cudnnStatus_t find(cudnnHandle_t h, const ConvDescs& d, const ConvBuffers& b, int* count, Perf* perf,
+                            void* ws, size_t bytes) {
+    return cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w.get(), b.w, d.y.get(), b.y, d.conv.get(), d.x.get(),
+                                                       const_cast<void*>(b.x), kCount, count, perf, ws, bytes);
+  }
+};
+struct BackwardFilterSearch {
+  using Perf = cudnnConvolutionBwdFilterAlgoPerf_t;
+  static constexpr ConvDir kDir = ConvDir::BackwardFilter;
+  static constexpr int kCount = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+  static constexpr const char* kOp = "conv2d_backward (weight)";
+  static cudnnStatus_t workspace_size(cudnnHandle_t h, const ConvDescs& d, int algo, size_t* bytes) {
+    return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x.get(), d.y.get(), d.conv.get(), d.w.get(),
+                                                          static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), bytes);
+  }
+  static cudnnStatus_t find(cudnnHandle_t h, const ConvDescs& d, const ConvBuffers& b, int* count, Perf* perf,
+                            void* ws, size_t bytes) {
+    return cudnnFindConvolutionBackwardFilterAlgorithmEx(h, d.x.get(), b.x, d.y.get(), b.y, d.conv.get(), d.w.get(),
+                                                         const_cast<void*>(b.w), kCount, count, perf, ws, bytes);
+  }
+};
 
-AlgoChoice backward_filter_algo(cudnnHandle_t handle, ConvDescs& d, const Tensor& x, const Tensor& gy, Tensor& gw) {
-  AlgoChoice c = lookup(ConvDir::BackwardFilter, d.key);
+// The cached algorithm for this convolution, or, on the first call for its
+// key, the fastest one cudnnFind*AlgorithmEx measures on the call's own
+// buffers (the output is overwritten anyway) that fits its workspace.
+template <class Search>
+AlgoChoice find_algo(cudnnHandle_t handle, const ConvDescs& d, const ConvBuffers& b, Device device) {
+  AlgoChoice c = lookup(Search::kDir, d.key);
   if (c.algo >= 0) return c;
   size_t wanted = 0;
-  for (int a = 0; a < CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT; ++a) {
+  for (int a = 0; a < Search::kCount; ++a) {
     size_t sz = 0;
-    if (cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, d.x.get(), d.y.get(), d.conv.get(), d.w.get(),
-                                                       static_cast<cudnnConvolutionBwdFilterAlgo_t>(a),
-                                                       &sz) == CUDNN_STATUS_SUCCESS)
-      wanted = std::max(wanted, sz);
+    if (Search::workspace_size(handle, d, a, &sz) == CUDNN_STATUS_SUCCESS) wanted = std::max(wanted, sz);
   }
-  size_t bytes = 0;
-  Tensor ws = find_workspace(wanted, x.device(), bytes);
-  cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+  const Workspace ws = find_workspace(wanted, device);
+  typename Search::Perf perf[Search::kCount];
   int count = 0;
-  KILN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
-      handle, d.x.get(), x.raw_data_ptr(), d.y.get(), gy.raw_data_ptr(), d.conv.get(), d.w.get(), gw.raw_data_ptr(),
-      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf, ws.raw_data_ptr(), bytes));
-  c = pick(perf, count, bytes, "conv2d_backward (weight)");
-  remember(ConvDir::BackwardFilter, d.key, c);
+  KILN_CUDNN_CHECK(Search::find(handle, d, b, &count, perf, ws.data(), ws.size()));
+  c = pick(perf, count, ws.size(), Search::kOp);
+  remember(Search::kDir, d.key, c);
   return c;
 }
 
@@ -215,7 +234,7 @@ void describe_bias(cudnn::TensorDesc& desc, const Tensor& bias, const char* op) 
 }
 
 bool kiln_kernel_applies(const Tensor& x, const Tensor& w, const Tensor& out, const detail::Conv2dParams& p) {
-  return p.groups == 1 && kernels::conv2d_implicit_gemm_supports(x.dtype()) && x.is_contiguous() &&
+  return p.groups == 1 && kernels::conv2d_fwd_supports(x.dtype()) && x.is_contiguous() &&
          w.is_contiguous() && out.is_contiguous();
 }
 
@@ -228,9 +247,51 @@ void run_kiln_conv(const Tensor& x, const Tensor& w, const Tensor& bias, const d
   s.stride_h = static_cast<int>(p.stride[0]), s.stride_w = static_cast<int>(p.stride[1]);
   s.pad_h = static_cast<int>(p.padding[0]), s.pad_w = static_cast<int>(p.padding[1]);
   s.dil_h = static_cast<int>(p.dilation[0]), s.dil_w = static_cast<int>(p.dilation[1]);
-  kernels::launch_conv2d_implicit_gemm_fwd(x.raw_data_ptr(), w.raw_data_ptr(),
-                                           bias.defined() ? bias.raw_data_ptr() : nullptr, out.raw_data_ptr(),
-                                           x.dtype(), s, stream);
+  kernels::launch_conv2d_fwd(x.raw_data_ptr(), w.raw_data_ptr(), bias.defined() ? bias.raw_data_ptr() : nullptr,
+                             out.raw_data_ptr(), x.dtype(), s, stream);
+}
+
+// Conv2dImpl::Auto: whether kiln's kernel beat cuDNN's fastest algorithm on
+// this convolution (key), timed once per key on the call's own buffers.
+std::mutex g_impl_mutex;
+std::unordered_map<std::string, bool>& kiln_faster_cache() {
+  static auto* cache = new std::unordered_map<std::string, bool>();  // outlives static destructors
+  return *cache;
+}
+
+// Mean milliseconds of `runs` back-to-back launches after one warm-up.
+float time_on_stream(cudaStream_t stream, const std::function<void()>& launch, int runs = 3) {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  KILN_CUDA_CHECK(cudaEventCreate(&start));
+  KILN_CUDA_CHECK(cudaEventCreate(&stop));
+  float ms = 0;
+  try {
+    launch();
+    KILN_CUDA_CHECK(cudaEventRecord(start, stream));
+    for (int i = 0; i < runs; ++i) launch();
+    KILN_CUDA_CHECK(cudaEventRecord(stop, stream));
+    KILN_CUDA_CHECK(cudaEventSynchronize(stop));
+    KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+  } catch (...) {
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    throw;
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return ms / static_cast<float>(runs);
+}
+
+bool kiln_faster(const std::string& key, float cudnn_ms, cudaStream_t stream, const std::function<void()>& run_kiln) {
+  {
+    std::lock_guard<std::mutex> lock(g_impl_mutex);
+    auto it = kiln_faster_cache().find(key);
+    if (it != kiln_faster_cache().end()) return it->second;
+  }
+  const bool faster = time_on_stream(stream, run_kiln) < cudnn_ms;
+  std::lock_guard<std::mutex> lock(g_impl_mutex);
+  kiln_faster_cache()[key] = faster;
+  return faster;
 }
 
 }  // namespace
@@ -242,8 +303,11 @@ void CudaBackend::conv2d_forward(const Tensor& x, const Tensor& weight, const Te
   const int dev = x.device().index();
   DeviceGuard guard(dev);
   const cudaStream_t stream = current_stream(dev);
-  if (conv_impl() == ConvImpl::Kiln && kiln_kernel_applies(x, weight, out, p)) {
-    run_kiln_conv(x, weight, bias, p, out, stream);
+  const Conv2dImpl impl = conv2d_impl();
+  const bool kiln_applies = impl != Conv2dImpl::CuDNN && kiln_kernel_applies(x, weight, out, p);
+  auto run_kiln = [&] { run_kiln_conv(x, weight, bias, p, out, stream); };
+  if (kiln_applies && impl == Conv2dImpl::Kiln) {
+    run_kiln();
     return;
   }
   cudnnHandle_t handle = cudnn_handle(dev);
@@ -253,12 +317,17 @@ void CudaBackend::conv2d_forward(const Tensor& x, const Tensor& weight, const Te
   } else {
     ConvDescs d;
     describe_conv(d, x, weight, out, p, op);
-    const AlgoChoice c = forward_algo(handle, d, x, weight, out);
+    const AlgoChoice c =
+        find_algo<ForwardSearch>(handle, d, {x.raw_data_ptr(), weight.raw_data_ptr(), out.raw_data_ptr()}, x.device());
+    if (kiln_applies && kiln_faster(d.key, c.ms, stream, run_kiln)) {  // Conv2dImpl::Auto
+      run_kiln();
+      return;
+    }
     KILN_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv.get(), c.math));
-    Tensor ws = workspace_tensor(c.workspace, x.device());
+    const Workspace ws(dev, c.workspace);
     KILN_CUDNN_CHECK(cudnnConvolutionForward(handle, one.ptr(), d.x.get(), x.raw_data_ptr(), d.w.get(),
                                              weight.raw_data_ptr(), d.conv.get(),
-                                             static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), ws.raw_data_ptr(),
+                                             static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), ws.data(),
                                              c.workspace, zero.ptr(), d.y.get(), out.raw_data_ptr()));
   }
   if (bias.defined()) {
@@ -285,14 +354,14 @@ void CudaBackend::conv2d_backward(const Tensor& gy, const Tensor& x, const Tenso
     } else {
       ConvDescs d;
       describe_conv(d, gx, weight, gy, p, op);
-      const AlgoChoice c = backward_data_algo(handle, d, gy, weight, gx);
+      const AlgoChoice c = find_algo<BackwardDataSearch>(
+          handle, d, {gx.raw_data_ptr(), weight.raw_data_ptr(), gy.raw_data_ptr()}, x.device());
       KILN_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv.get(), c.math));
-      Tensor ws = workspace_tensor(c.workspace, x.device());
+      const Workspace ws(dev, c.workspace);
       KILN_CUDNN_CHECK(cudnnConvolutionBackwardData(handle, one.ptr(), d.w.get(), weight.raw_data_ptr(), d.y.get(),
                                                     gy.raw_data_ptr(), d.conv.get(),
-                                                    static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo),
-                                                    ws.raw_data_ptr(), c.workspace, zero.ptr(), d.x.get(),
-                                                    gx.raw_data_ptr()));
+                                                    static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), ws.data(),
+                                                    c.workspace, zero.ptr(), d.x.get(), gx.raw_data_ptr()));
     }
   }
   if (gw.defined() && gw.numel() > 0) {
@@ -301,14 +370,14 @@ void CudaBackend::conv2d_backward(const Tensor& gy, const Tensor& x, const Tenso
     } else {
       ConvDescs d;
       describe_conv(d, x, gw, gy, p, op);
-      const AlgoChoice c = backward_filter_algo(handle, d, x, gy, gw);
+      const AlgoChoice c = find_algo<BackwardFilterSearch>(
+          handle, d, {x.raw_data_ptr(), gw.raw_data_ptr(), gy.raw_data_ptr()}, x.device());
       KILN_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv.get(), c.math));
-      Tensor ws = workspace_tensor(c.workspace, x.device());
+      const Workspace ws(dev, c.workspace);
       KILN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle, one.ptr(), d.x.get(), x.raw_data_ptr(), d.y.get(),
                                                       gy.raw_data_ptr(), d.conv.get(),
-                                                      static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo),
-                                                      ws.raw_data_ptr(), c.workspace, zero.ptr(), d.w.get(),
-                                                      gw.raw_data_ptr()));
+                                                      static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), ws.data(),
+                                                      c.workspace, zero.ptr(), d.w.get(), gw.raw_data_ptr()));
     }
   }
   if (gb.defined() && gb.numel() > 0) {
