@@ -7,10 +7,10 @@
 // gx is elementwise (grid-stride over all elements). gw/gb need per-channel
 // sums over N*HW: one block per channel walks its N planes of HW elements
 // and reduces (sum gy, sum gy*(x-mean)) with a block reduction.
-// Status: compiled, not yet run on a GPU.
-#include "batch_norm.cuh"
+#include "batch_norm.h"
 #include "common/check.h"
 #include "common/launch.cuh"
+#include "common/nvtx.h"
 #include "common/reduce.cuh"
 #include "kiln/core/half.h"
 
@@ -81,17 +81,13 @@ void launch_typed(const void* gy, const void* x, const void* weight, const void*
 
 }  // namespace
 
-void launch_batch_norm_eval_backward(const void* gy, const void* x, const void* weight, const void* mean,
-                                     const void* invstd, void* gx, void* gw, void* gb, DType dtype, int64_t N,
-                                     int64_t C, int64_t HW, cudaStream_t stream) {
-  switch (dtype) {
-    case kFloat32: return launch_typed<float>(gy, x, weight, mean, invstd, gx, gw, gb, N, C, HW, stream);
-    case kFloat64: return launch_typed<double>(gy, x, weight, mean, invstd, gx, gw, gb, N, C, HW, stream);
-    case kFloat16: return launch_typed<Half>(gy, x, weight, mean, invstd, gx, gw, gb, N, C, HW, stream);
-    case kBFloat16: return launch_typed<BFloat16>(gy, x, weight, mean, invstd, gx, gw, gb, N, C, HW, stream);
-    default: break;
-  }
-  throw DTypeError(detail::str_cat("batch_norm_backward: dtype ", dtype_name(dtype), " is not floating"));
+void launch_batch_norm_eval_bwd(const void* gy, const void* x, const void* weight, const void* mean,
+                                const void* invstd, void* gx, void* gw, void* gb, DType dtype, int64_t N,
+                                int64_t C, int64_t HW, cudaStream_t stream) {
+  KILN_NVTX_RANGE("batch_norm_bwd");
+  visit_floating(dtype, "batch_norm_eval_bwd", [&](auto tag) {
+    launch_typed<decltype(tag)>(gy, x, weight, mean, invstd, gx, gw, gb, N, C, HW, stream);
+  });
 }
 
 }  // namespace kiln::kernels

@@ -17,13 +17,13 @@
 // register tile. Each thread keeps the same pixel for all of its A loads, so
 // the (n, p, q) decomposition is done once per block, not once per element.
 // Consecutive threads load consecutive pixels (A) and consecutive taps of one
-// filter (B), which are the contiguous directions in x and w. Status:
-// compiled, not yet run on a GPU.
+// filter (B), which are the contiguous directions in x and w.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include "common/check.h"
-#include "conv2d.cuh"
+#include "common/nvtx.h"
+#include "conv2d.h"
 #include "kiln/core/half.h"
 
 namespace kiln::kernels {
@@ -174,12 +174,13 @@ void launch_typed(const void* x, const void* w, const void* bias, void* y, const
 
 }  // namespace
 
-bool conv2d_implicit_gemm_supports(DType dtype) {
+bool conv2d_fwd_supports(DType dtype) {
   return dtype == kFloat32 || dtype == kBFloat16 || dtype == kFloat16;
 }
 
-void launch_conv2d_implicit_gemm_fwd(const void* x, const void* w, const void* bias, void* y, DType dtype,
-                                     const Conv2dShape& s, cudaStream_t stream) {
+void launch_conv2d_fwd(const void* x, const void* w, const void* bias, void* y, DType dtype,
+                       const Conv2dShape& s, cudaStream_t stream) {
+  KILN_NVTX_RANGE("conv2d_fwd");
   if (s.N == 0 || s.K == 0 || s.P == 0 || s.Q == 0) return;
   // The per-pixel coordinates are kept in 32 bits.
   KILN_CHECK(s.H < (1 << 30) && s.W < (1 << 30) && s.C * s.H * s.W < (int64_t{1} << 31), ValueError,

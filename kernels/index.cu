@@ -14,13 +14,12 @@
 // 8/16-bit path touches the aligned 4-byte word holding the element; device
 // allocations are padded to whole words, so it never leaves the allocation.
 // One thread per element of out (index_select) or index (gather, scatter_add).
-// Status: compiled, not yet run on a GPU.
 #include <type_traits>
 
-#include "common/dispatch.h"
 #include "common/launch.cuh"
+#include "common/nvtx.h"
 #include "common/opmath.cuh"
-#include "kernels.h"
+#include "index.h"
 
 namespace kiln::kernels {
 
@@ -132,6 +131,7 @@ void visit_element_size(DType dtype, Fn&& fn) {
 
 void launch_index_select(const StridedArray& x, int dim, const int64_t* index, int64_t index_stride,
                          const StridedArray& out, cudaStream_t stream) {
+  KILN_NVTX_RANGE("index_select");
   const int64_t total = numel(out);
   if (total == 0) return;
   visit_element_size(x.dtype, [&](auto tag) {
@@ -144,6 +144,7 @@ void launch_index_select(const StridedArray& x, int dim, const int64_t* index, i
 
 void launch_gather(const StridedArray& x, int dim, const StridedArray& index, const StridedArray& out,
                    cudaStream_t stream) {
+  KILN_NVTX_RANGE("gather");
   const int64_t total = numel(index);
   if (total == 0) return;
   visit_element_size(x.dtype, [&](auto tag) {
@@ -157,9 +158,10 @@ void launch_gather(const StridedArray& x, int dim, const StridedArray& index, co
 
 void launch_scatter_add(const StridedArray& out, int dim, const StridedArray& index, const StridedArray& src,
                         cudaStream_t stream) {
+  KILN_NVTX_RANGE("scatter_add");
   const int64_t total = numel(index);
   if (total == 0) return;
-  visit_all(out.dtype, [&](auto tag) {
+  visit_dtype(out.dtype, [&](auto tag) {
     using T = decltype(tag);
     scatter_add_kernel<T><<<grid_for(total, kThreads), kThreads, 0, stream>>>(
         static_cast<T*>(out.data), static_cast<const T*>(src.data), static_cast<const int64_t*>(index.data), out,

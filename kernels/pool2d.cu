@@ -18,12 +18,12 @@
 // outputs whose windows contain it), so it needs no atomics and is
 // deterministic. Max pool receives only the indices, not the window
 // geometry, so it scatters gy through them with atomicAdd; f16/bf16 scatter
-// into an f32 workspace that is rounded once at the end. Status: compiled,
-// not yet run on a GPU.
+// into an f32 workspace that is rounded once at the end.
 #include "common/check.h"
 #include "common/launch.cuh"
+#include "common/nvtx.h"
 #include "kiln/core/half.h"
-#include "pool2d.cuh"
+#include "pool2d.h"
 
 namespace kiln::kernels {
 namespace {
@@ -147,25 +147,14 @@ __global__ void avg_pool2d_bwd_kernel(const T* __restrict__ gy, T* __restrict__ 
   }
 }
 
-template <class Fn>
-void visit_pool_dtype(DType dtype, const char* op, Fn&& fn) {
-  switch (dtype) {
-    case kFloat32: return fn(float{});
-    case kFloat64: return fn(double{});
-    case kFloat16: return fn(Half{});
-    case kBFloat16: return fn(BFloat16{});
-    default: break;
-  }
-  throw DTypeError(detail::str_cat(op, ": dtype ", dtype_name(dtype), " is not a floating dtype"));
-}
-
 }  // namespace
 
 void launch_max_pool2d_fwd(const void* x, void* y, int64_t* indices, DType dtype, const Pool2dShape& s,
                            cudaStream_t stream) {
+  KILN_NVTX_RANGE("max_pool2d_fwd");
   const int64_t total = s.planes * s.Ho * s.Wo;
   if (total == 0) return;
-  visit_pool_dtype(dtype, "max_pool2d", [&](auto tag) {
+  visit_floating(dtype, "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     max_pool2d_fwd_kernel<T><<<grid_for(total, kThreads), kThreads, 0, stream>>>(static_cast<const T*>(x),
                                                                                  static_cast<T*>(y), indices, s);
@@ -179,13 +168,14 @@ size_t max_pool2d_bwd_workspace_bytes(DType dtype, int64_t planes, int64_t gx_pl
 
 void launch_max_pool2d_bwd(const void* gy, const int64_t* indices, void* gx, DType dtype, int64_t planes,
                            int64_t gy_plane_size, int64_t gx_plane_size, void* workspace, cudaStream_t stream) {
+  KILN_NVTX_RANGE("max_pool2d_bwd");
   const int64_t gx_total = planes * gx_plane_size;
   if (gx_total == 0) return;
   const int64_t gy_total = planes * gy_plane_size;
-  visit_pool_dtype(dtype, "max_pool2d_backward", [&](auto tag) {
+  visit_floating(dtype, "max_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-      KILN_KERNEL_CHECK(cudaMemsetAsync(gx, 0, gx_total * sizeof(T), stream));
+      KILN_CUDA_CHECK(cudaMemsetAsync(gx, 0, gx_total * sizeof(T), stream));
       if (gy_total == 0) return;
       max_pool2d_bwd_scatter_kernel<T, T><<<grid_for(gy_total, kThreads), kThreads, 0, stream>>>(
           static_cast<const T*>(gy), indices, static_cast<T*>(gx), planes, gy_plane_size, gx_plane_size);
@@ -195,7 +185,7 @@ void launch_max_pool2d_bwd(const void* gy, const int64_t* indices, void* gx, DTy
                  " needs an f32 workspace of ", max_pool2d_bwd_workspace_bytes(dtype, planes, gx_plane_size),
                  " bytes");
       float* acc = static_cast<float*>(workspace);
-      KILN_KERNEL_CHECK(cudaMemsetAsync(acc, 0, gx_total * sizeof(float), stream));
+      KILN_CUDA_CHECK(cudaMemsetAsync(acc, 0, gx_total * sizeof(float), stream));
       if (gy_total > 0) {
         max_pool2d_bwd_scatter_kernel<T, float><<<grid_for(gy_total, kThreads), kThreads, 0, stream>>>(
             static_cast<const T*>(gy), indices, acc, planes, gy_plane_size, gx_plane_size);
@@ -209,9 +199,10 @@ void launch_max_pool2d_bwd(const void* gy, const int64_t* indices, void* gx, DTy
 }
 
 void launch_avg_pool2d_fwd(const void* x, void* y, DType dtype, const Pool2dShape& s, cudaStream_t stream) {
+  KILN_NVTX_RANGE("avg_pool2d_fwd");
   const int64_t total = s.planes * s.Ho * s.Wo;
   if (total == 0) return;
-  visit_pool_dtype(dtype, "avg_pool2d", [&](auto tag) {
+  visit_floating(dtype, "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     avg_pool2d_fwd_kernel<T><<<grid_for(total, kThreads), kThreads, 0, stream>>>(static_cast<const T*>(x),
                                                                                  static_cast<T*>(y), s);
@@ -220,9 +211,10 @@ void launch_avg_pool2d_fwd(const void* x, void* y, DType dtype, const Pool2dShap
 }
 
 void launch_avg_pool2d_bwd(const void* gy, void* gx, DType dtype, const Pool2dShape& s, cudaStream_t stream) {
+  KILN_NVTX_RANGE("avg_pool2d_bwd");
   const int64_t total = s.planes * s.H * s.W;
   if (total == 0) return;
-  visit_pool_dtype(dtype, "avg_pool2d_backward", [&](auto tag) {
+  visit_floating(dtype, "avg_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);
     avg_pool2d_bwd_kernel<T><<<grid_for(total, kThreads), kThreads, 0, stream>>>(static_cast<const T*>(gy),
                                                                                  static_cast<T*>(gx), s);

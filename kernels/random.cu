@@ -9,14 +9,13 @@
 // (__fadd_rn / __fmul_rn / __dadd_rn / __dmul_rn), so uniform and randint
 // are bit-identical to the CPU; normal uses the CUDA math library's log/cos
 // in f64, which may differ from glibc's by an ulp before the final rounding.
-// Status: compiled, not yet run on a GPU.
 #include <type_traits>
 
-#include "common/dispatch.h"
 #include "common/launch.cuh"
+#include "common/nvtx.h"
 #include "common/opmath.cuh"
 #include "functors/philox.h"
-#include "kernels.h"
+#include "random.h"
 
 namespace kiln::kernels {
 
@@ -64,7 +63,7 @@ template <class Value>
 void launch_philox(const char* name, void* out, DType dtype, int64_t n, uint64_t seed, uint64_t offset, Value value,
                    cudaStream_t stream) {
   if (n == 0) return;
-  visit_all(dtype, [&](auto tag) {
+  visit_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
     philox_fill_kernel<T, Value><<<grid_for((n + 1) / 2, kThreads), kThreads, 0, stream>>>(static_cast<T*>(out), n,
                                                                                           seed, offset, value);
@@ -76,17 +75,20 @@ void launch_philox(const char* name, void* out, DType dtype, int64_t n, uint64_t
 
 void launch_uniform(void* out, DType dtype, int64_t n, double low, double high, uint64_t seed, uint64_t offset,
                     cudaStream_t stream) {
+  KILN_NVTX_RANGE("uniform");
   const UniformValue v{low, high - low, static_cast<float>(low), static_cast<float>(high - low)};
   launch_philox("uniform", out, dtype, n, seed, offset, v, stream);
 }
 
 void launch_normal(void* out, DType dtype, int64_t n, double mean, double std, uint64_t seed, uint64_t offset,
                    cudaStream_t stream) {
+  KILN_NVTX_RANGE("normal");
   launch_philox("normal", out, dtype, n, seed, offset, NormalValue{mean, std}, stream);
 }
 
 void launch_randint(void* out, DType dtype, int64_t n, int64_t low, int64_t high, uint64_t seed, uint64_t offset,
                     cudaStream_t stream) {
+  KILN_NVTX_RANGE("randint");
   if (high <= low) throw ValueError(detail::str_cat("randint: empty range [", low, ", ", high, ")"));
   launch_philox("randint", out, dtype, n, seed, offset,
                 RandintValue{low, static_cast<uint64_t>(high) - static_cast<uint64_t>(low)}, stream);

@@ -3,26 +3,24 @@
 // Shapes: x, y, gy, gx contiguous, viewed as [outer, n, inner]; the softmax
 // runs over n. Precision: f16/bf16 load to f32 and compute in f32; f32 in
 // f32; f64 in f64 (expf/exp, no fast-math intrinsics). Overwrites y / gx.
-// Forward algorithm: online max and sum (Milakov & Gimelshein 2018): one
-// pass keeps the running max m and the sum s of exp(x - m), rescaling s
-// when m grows; partial (m, s) pairs combine by the same rule across the
-// warp / block; a second pass writes y = exp(x - m) / s (log: x - m - log s).
-// A row of all -inf uses m = 0 like the CPU (so exp(x - m) is 0, not NaN).
+// Forward algorithm: the online max and sum of common/online_softmax.cuh
+// (one pass, partial (m, s) pairs combined across the warp / block), then a
+// second pass writes y = exp(x - m) / s (log: x - m - log s).
 // Backward: softmax gx = y * (gy - sum(gy * y)); log_softmax
 // gx = gy - exp(y) * sum(gy).
 // Launch: inner == 1 and n <= 1024: one warp per row, 8 rows per 256-thread
 // block; inner == 1 and n > 1024: one 512-thread block per row; inner > 1:
 // one thread per (outer, inner) column walking n with stride inner
 // (neighbouring threads read neighbouring addresses).
-// Status: compiled, not yet run on a GPU.
 #include <limits>
 
-#include "common/dispatch.h"
 #include "common/launch.cuh"
+#include "common/nvtx.h"
+#include "common/online_softmax.cuh"
 #include "common/opmath.cuh"
 #include "common/reduce.cuh"
 #include "functors/math.h"
-#include "kernels.h"
+#include "softmax.h"
 
 namespace kiln::kernels {
 
@@ -32,37 +30,6 @@ constexpr int kWarpRowMax = 1024;   // longest row handled by one warp
 constexpr int kRowBlockThreads = 512;
 
 template <class V>
-struct MaxSum {
-  V m;  // running max
-  V s;  // sum of exp(x - m)
-};
-
-template <class V> __device__ inline V neg_inf() { return -std::numeric_limits<V>::infinity(); }
-
-// s measured against m_old, re-measured against m_new >= m_old.
-template <class V>
-__device__ inline V rescale(V s, V m_old, V m_new) {
-  return m_old == m_new ? s : s * functors::exp_(m_old - m_new);
-}
-
-template <class V>
-__device__ inline void online_add(MaxSum<V>& a, V x) {
-  if (x > a.m) {
-    a.s = rescale(a.s, a.m, x);
-    a.m = x;
-  }
-  a.s += x == neg_inf<V>() ? V(0) : functors::exp_(x - a.m);
-}
-
-template <class V>
-struct CombineMaxSum {
-  __device__ MaxSum<V> operator()(MaxSum<V> a, MaxSum<V> b) const {
-    const V m = b.m > a.m ? b.m : a.m;
-    return MaxSum<V>{m, rescale(a.s, a.m, m) + rescale(b.s, b.m, m)};
-  }
-};
-
-template <class V>
 struct Plus {
   __device__ V operator()(V a, V b) const { return a + b; }
 };
@@ -70,9 +37,9 @@ struct Plus {
 template <class T, class V = opmath_t<T>>
 __device__ inline void write_row(const T* x, T* y, int64_t n, int64_t stride, int64_t first, int64_t step,
                                  MaxSum<V> ms, bool log) {
-  const V m = ms.m == neg_inf<V>() ? V(0) : ms.m;
+  const V m = shift_of(ms);
   if (log) {
-    const V lse = functors::log_(ms.s) + m;
+    const V lse = logsumexp_of(ms);
     for (int64_t k = first; k < n; k += step) y[k * stride] = static_cast<T>(static_cast<V>(x[k * stride]) - lse);
   } else {
     const V inv = V(1) / ms.s;
@@ -89,7 +56,7 @@ __global__ void softmax_warp_kernel(const T* __restrict__ x, T* __restrict__ y, 
   const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
   if (row >= rows) return;  // whole warps leave together
   const T* xr = x + row * n;
-  MaxSum<V> ms{neg_inf<V>(), V(0)};
+  MaxSum<V> ms = max_sum_identity<V>();
   for (int64_t k = lane; k < n; k += 32) online_add(ms, static_cast<V>(xr[k]));
   ms = warp_allreduce(ms, CombineMaxSum<V>{});
   write_row<T>(xr, y + row * n, n, 1, lane, 32, ms, log);
@@ -100,9 +67,9 @@ template <class T>
 __global__ void softmax_block_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t n, bool log) {
   using V = opmath_t<T>;
   const T* xr = x + static_cast<int64_t>(blockIdx.x) * n;
-  MaxSum<V> ms{neg_inf<V>(), V(0)};
+  MaxSum<V> ms = max_sum_identity<V>();
   for (int64_t k = threadIdx.x; k < n; k += blockDim.x) online_add(ms, static_cast<V>(xr[k]));
-  ms = block_allreduce(ms, MaxSum<V>{neg_inf<V>(), V(0)}, CombineMaxSum<V>{});
+  ms = block_allreduce(ms, max_sum_identity<V>(), CombineMaxSum<V>{});
   write_row<T>(xr, y + static_cast<int64_t>(blockIdx.x) * n, n, 1, threadIdx.x, blockDim.x, ms, log);
 }
 
@@ -113,7 +80,7 @@ __global__ void softmax_column_kernel(const T* __restrict__ x, T* __restrict__ y
   using V = opmath_t<T>;
   for (int64_t c = global_thread(); c < outer * inner; c += grid_threads()) {
     const int64_t base = (c / inner) * n * inner + c % inner;
-    MaxSum<V> ms{neg_inf<V>(), V(0)};
+    MaxSum<V> ms = max_sum_identity<V>();
     for (int64_t k = 0; k < n; ++k) online_add(ms, static_cast<V>(x[base + k * inner]));
     write_row<T>(x + base, y + base, n, inner, 0, 1, ms, log);
   }
@@ -174,10 +141,11 @@ constexpr int64_t kMaxGridX = 2147483647;
 
 }  // namespace
 
-void launch_softmax_forward(const void* x, void* y, DType dtype, int64_t outer, int64_t n, int64_t inner, bool log,
-                            cudaStream_t stream) {
+void launch_softmax_fwd(const void* x, void* y, DType dtype, int64_t outer, int64_t n, int64_t inner, bool log,
+                        cudaStream_t stream) {
+  const char* name = log ? "log_softmax_fwd" : "softmax_fwd";
+  KILN_NVTX_RANGE(name);
   if (outer == 0 || n == 0 || inner == 0) return;
-  const char* name = log ? "log_softmax_forward" : "softmax_forward";
   visit_floating(dtype, name, [&](auto tag) {
     using T = decltype(tag);
     const T* xp = static_cast<const T*>(x);
@@ -199,10 +167,11 @@ void launch_softmax_forward(const void* x, void* y, DType dtype, int64_t outer, 
   });
 }
 
-void launch_softmax_backward(const void* y, const void* gy, void* gx, DType dtype, int64_t outer, int64_t n,
-                             int64_t inner, bool log, cudaStream_t stream) {
+void launch_softmax_bwd(const void* y, const void* gy, void* gx, DType dtype, int64_t outer, int64_t n,
+                        int64_t inner, bool log, cudaStream_t stream) {
+  const char* name = log ? "log_softmax_bwd" : "softmax_bwd";
+  KILN_NVTX_RANGE(name);
   if (outer == 0 || n == 0 || inner == 0) return;
-  const char* name = log ? "log_softmax_backward" : "softmax_backward";
   visit_floating(dtype, name, [&](auto tag) {
     using T = decltype(tag);
     const T* yp = static_cast<const T*>(y);

@@ -16,7 +16,6 @@
 //     tensor-core math for bf16).
 // Output: one JSON line per measurement, then a Markdown table.
 // Usage: bench_conv2d [--quick]   (--quick: first shape only)
-// Status: compiled, not yet run on a GPU.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
@@ -30,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "conv2d.cuh"
+#include "conv2d.h"
 #include "kernel_bench.cuh"
 
 namespace {
@@ -237,7 +236,7 @@ void bench_shape(const Shape& s, bool bf16, cudnnHandle_t handle, cudaStream_t s
   ks.stride_h = ks.stride_w = s.stride;
   ks.pad_h = ks.pad_w = s.pad;
   const kiln::DType kdt = bf16 ? kiln::kBFloat16 : kiln::kFloat32;
-  auto run_kiln = [&] { kiln::kernels::launch_conv2d_implicit_gemm_fwd(x.ptr, w.ptr, b.ptr, y_kiln.ptr, kdt, ks, stream); };
+  auto run_kiln = [&] { kiln::kernels::launch_conv2d_fwd(x.ptr, w.ptr, b.ptr, y_kiln.ptr, kdt, ks, stream); };
 
   // The reference cuDNN of the same math class, and for f32 also TF32 (informational).
   CudnnConv ref(handle, s, bf16, bf16 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH, x, w, y_cudnn);

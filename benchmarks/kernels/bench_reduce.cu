@@ -9,7 +9,6 @@
 //   cudnn   cudnnReduceTensor(CUDNN_REDUCE_TENSOR_ADD)
 // GB/s = (R * C + outputs) * 4 / (ms * 1e6); pct_of_ceiling against the
 // measured cudaMemcpy device-to-device rate; ratio_vs_ref = cudnn ms / ms.
-// Status: compiled, not yet run on a GPU.
 #include <cstdint>
 #include <cstdio>
 #include <string>

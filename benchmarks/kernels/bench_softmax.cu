@@ -4,13 +4,12 @@
 //
 // Versions, all validated against a host f64 reference before timing:
 //   naive   one thread per row: max pass, sum pass, write pass (llm.c v1)
-//   kiln    the production launcher kernels::launch_softmax_forward
+//   kiln    the production launcher kernels::launch_softmax_fwd
 //           (online max/sum, warp or block per row)
 //   cudnn   cudnnSoftmaxForward(CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE)
 // GB/s = 2 * rows * n * sizeof(T) / (ms * 1e6) (x read once, y written
 // once: the minimum traffic); pct_of_ceiling against the measured cudaMemcpy
 // device-to-device rate; ratio_vs_ref = cudnn ms / version ms.
-// Status: compiled, not yet run on a GPU.
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -81,7 +80,7 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, int64_t rows, int6
   };
   std::vector<Version> versions = {
       {"naive", [&] { naive_softmax<T><<<(unsigned)((rows + 255) / 256), 256>>>(x, y, rows, n); }},
-      {"kiln", [&] { kk::launch_softmax_forward(x, y, kiln_dtype<T>(), rows, n, 1, false, nullptr); }},
+      {"kiln", [&] { kk::launch_softmax_fwd(x, y, kiln_dtype<T>(), rows, n, 1, false, nullptr); }},
   };
   if (cudnn_ok)
     versions.push_back({"cudnn", [&] {

@@ -17,8 +17,8 @@
 
 #include "common/launch.cuh"
 #include "common/opmath.cuh"
+#include "common/strided_array.h"
 #include "common/vec.cuh"
-#include "kernels.h"
 
 namespace kiln::kernels {
 

@@ -1,6 +1,5 @@
 // Launcher of the hand-written implicit-GEMM 2-D convolution (kernels/conv2d.cu).
-// Plain C++ (included from src/cuda and the benchmarks). Status: compiled,
-// not yet run on a GPU.
+// Plain C++ (included from src/cuda and the benchmarks).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -20,11 +19,11 @@ struct Conv2dShape {
 };
 
 // Whether the implicit-GEMM kernel handles this dtype (f32, bf16, f16).
-bool conv2d_implicit_gemm_supports(DType dtype);
+bool conv2d_fwd_supports(DType dtype);
 // y = conv(x, w) + bias, overwriting y. Accumulates in f32; f16/bf16 are
 // converted on load and rounded once on store. Throws DTypeError for an
 // unsupported dtype.
-void launch_conv2d_implicit_gemm_fwd(const void* x, const void* w, const void* bias, void* y, DType dtype,
-                                     const Conv2dShape& shape, cudaStream_t stream);
+void launch_conv2d_fwd(const void* x, const void* w, const void* bias, void* y, DType dtype,
+                       const Conv2dShape& shape, cudaStream_t stream);
 
 }  // namespace kiln::kernels

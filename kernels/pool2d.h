@@ -1,5 +1,4 @@
 // Launchers of the 2-D pooling kernels (kernels/pool2d.cu). Plain C++.
-// Status: compiled, not yet run on a GPU.
 #pragma once
 #include <cuda_runtime.h>
 

@@ -2,12 +2,12 @@
 // (kernels/pool2d.cu). cuDNN's pooling gives no argmax indices, and its
 // count_include_pad divisor differs from PyTorch's where a ceil-mode window
 // runs past the padding, so both families use kiln's kernels.
-// Status: compiled, not yet run on a GPU.
+#include "core/tensor_checks.h"
 #include "core/tensor_impl.h"
 #include "cuda/context.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/workspace.h"
 #include "kernels.h"
-#include "ops/op_util.h"
 
 namespace kiln::cuda {
 namespace {
@@ -73,12 +73,10 @@ void CudaBackend::max_pool2d_backward(const Tensor& gy, const Tensor& indices, T
              detail::describe(gx), " differ in their leading dims");
   const int dev = gx.device().index();
   DeviceGuard guard(dev);
-  const size_t ws_bytes = kernels::max_pool2d_bwd_workspace_bytes(gx.dtype(), in.count, in.h * in.w);
-  Tensor ws;
-  if (ws_bytes > 0) ws = detail::make_empty({static_cast<int64_t>(ws_bytes)}, kUInt8, gx.device());
+  const Workspace ws(dev, kernels::max_pool2d_bwd_workspace_bytes(gx.dtype(), in.count, in.h * in.w));
   kernels::launch_max_pool2d_bwd(gy.raw_data_ptr(), static_cast<const int64_t*>(indices.raw_data_ptr()),
-                                 gx.raw_data_ptr(), gx.dtype(), in.count, o.h * o.w, in.h * in.w,
-                                 ws.defined() ? ws.raw_data_ptr() : nullptr, current_stream(dev));
+                                 gx.raw_data_ptr(), gx.dtype(), in.count, o.h * o.w, in.h * in.w, ws.data(),
+                                 current_stream(dev));
 }
 
 void CudaBackend::avg_pool2d_forward(const Tensor& x, const detail::Pool2dParams& p, Tensor& out) {

@@ -1,5 +1,5 @@
 // Launcher of the batch-norm kernels that cuDNN does not provide
-// (kernels/batch_norm.cu). Plain C++. Status: compiled, not yet run on a GPU.
+// (kernels/batch_norm.cu). Plain C++.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -16,8 +16,8 @@ namespace kiln::kernels {
 // weight, mean, invstd, gw, gb are per-channel vectors of `param_dtype`
 // (float32 for f32/f16/bf16 x, float64 for f64 x). weight null means 1;
 // each null output is skipped; outputs are overwritten.
-void launch_batch_norm_eval_backward(const void* gy, const void* x, const void* weight, const void* mean,
-                                     const void* invstd, void* gx, void* gw, void* gb, DType dtype, int64_t N,
-                                     int64_t C, int64_t HW, cudaStream_t stream);
+void launch_batch_norm_eval_bwd(const void* gy, const void* x, const void* weight, const void* mean,
+                                const void* invstd, void* gx, void* gw, void* gb, DType dtype, int64_t N,
+                                int64_t C, int64_t HW, cudaStream_t stream);
 
 }  // namespace kiln::kernels
