@@ -2,23 +2,25 @@
 //
 // Shapes: logits [rows, C] contiguous, target int64 [rows]. Precision:
 // f16/bf16 load to f32 and compute in f32; f32 in f32; f64 in f64.
-// Forward: one pass over the row keeps the online max m, the sum s of
-// exp(x - m) (rescaled when m grows; Milakov & Gimelshein 2018) and the
-// plain sum of x (for label smoothing); partial triples combine across the
-// warp / block. lse = m + log s (m = 0 for an all -inf row, like softmax).
+// Forward: one pass over the row keeps the online max and sum of
+// common/online_softmax.cuh (as softmax.cu does) and the plain sum of x
+// (for label smoothing); partial triples combine across the warp / block.
+// lse = m + log s (m = 0 for an all -inf row, like softmax).
 // Backward: softmax is recomputed from the saved lse, one thread per element.
+// Targets: one outside [0, C) that is not ignore_index is counted (atomics
+// on target_errors) and gets a NaN loss; the op raises the error later.
 // Launch: forward C <= 1024: one warp per row, 8 rows per 256-thread block;
 // C > 1024: one 512-thread block per row. Backward: grid-stride over rows * C.
-// Status: compiled, not yet run on a GPU.
 #include <algorithm>
 #include <limits>
 
-#include "common/dispatch.h"
 #include "common/launch.cuh"
+#include "common/nvtx.h"
+#include "common/online_softmax.cuh"
 #include "common/opmath.cuh"
 #include "common/reduce.cuh"
+#include "cross_entropy.h"
 #include "functors/math.h"
-#include "kernels.h"
 
 namespace kiln::kernels {
 
@@ -28,47 +30,44 @@ constexpr int kWarpRowMax = 1024;  // longest row handled by one warp
 constexpr int kRowBlockThreads = 512;
 constexpr int64_t kMaxGridX = 2147483647;
 
-template <class V> __device__ inline V neg_inf() { return -std::numeric_limits<V>::infinity(); }
-
+// The online softmax statistics of common/online_softmax.cuh plus the plain
+// sum of the row (for label smoothing).
 template <class V>
 struct RowStats {
-  V m;    // running max
-  V s;    // sum of exp(x - m)
-  V sum;  // sum of x
+  MaxSum<V> ms;
+  V sum;
 };
-
-// s measured against m_old, re-measured against m_new >= m_old.
-template <class V>
-__device__ inline V rescale(V s, V m_old, V m_new) {
-  return m_old == m_new ? s : s * functors::exp_(m_old - m_new);
-}
+template <class V> __device__ inline RowStats<V> row_stats_identity() { return RowStats<V>{max_sum_identity<V>(), V(0)}; }
 
 template <class V>
 __device__ inline void add_value(RowStats<V>& a, V x) {
   a.sum += x;
-  if (x > a.m) {
-    a.s = rescale(a.s, a.m, x);
-    a.m = x;
-  }
-  a.s += x == neg_inf<V>() ? V(0) : functors::exp_(x - a.m);
+  online_add(a.ms, x);
 }
 
 template <class V>
 struct CombineStats {
   __device__ RowStats<V> operator()(RowStats<V> a, RowStats<V> b) const {
-    const V m = b.m > a.m ? b.m : a.m;
-    return RowStats<V>{m, rescale(a.s, a.m, m) + rescale(b.s, b.m, m), a.sum + b.sum};
+    return RowStats<V>{combine_max_sum(a.ms, b.ms), a.sum + b.sum};
   }
 };
 
-// Called by one thread per row once the row's stats are combined.
+// A target outside [0, C) that is not ignore_index is counted in errors[0]
+// (errors[1] keeps one such value) for the op's deferred error, and its loss
+// is NaN; x[t] is never read for it.
 template <class T, class V = opmath_t<T>>
 __device__ inline void write_loss(const T* xr, int64_t t, int64_t C, int64_t ignore_index, V eps, RowStats<V> st,
-                                  T* loss, V* lse) {
-  const V row_lse = functors::log_(st.s) + (st.m == neg_inf<V>() ? V(0) : st.m);
+                                  T* loss, V* lse, int64_t* errors) {
+  const V row_lse = logsumexp_of(st.ms);
   *lse = row_lse;
   if (t == ignore_index) {
     *loss = static_cast<T>(V(0));
+    return;
+  }
+  if (t < 0 || t >= C) {
+    atomicAdd(reinterpret_cast<unsigned long long*>(&errors[0]), 1ull);
+    atomicExch(reinterpret_cast<unsigned long long*>(&errors[1]), static_cast<unsigned long long>(t));
+    *loss = static_cast<T>(std::numeric_limits<V>::quiet_NaN());
     return;
   }
   V l = (V(1) - eps) * (row_lse - static_cast<V>(xr[t]));
@@ -78,30 +77,32 @@ __device__ inline void write_loss(const T* xr, int64_t t, int64_t C, int64_t ign
 
 template <class T>
 __global__ void cross_entropy_warp_kernel(const T* __restrict__ x, const int64_t* __restrict__ target,
-                                          T* __restrict__ loss, opmath_t<T>* __restrict__ lse, int64_t rows,
-                                          int64_t C, int64_t ignore_index, opmath_t<T> eps) {
+                                          T* __restrict__ loss, opmath_t<T>* __restrict__ lse,
+                                          int64_t* __restrict__ errors, int64_t rows, int64_t C, int64_t ignore_index,
+                                          opmath_t<T> eps) {
   using V = opmath_t<T>;
   const int lane = threadIdx.x % 32;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
   if (row >= rows) return;  // whole warps leave together
   const T* xr = x + row * C;
-  RowStats<V> st{neg_inf<V>(), V(0), V(0)};
+  RowStats<V> st = row_stats_identity<V>();
   for (int64_t k = lane; k < C; k += 32) add_value(st, static_cast<V>(xr[k]));
   st = warp_allreduce(st, CombineStats<V>{});
-  if (lane == 0) write_loss<T>(xr, target[row], C, ignore_index, eps, st, loss + row, lse + row);
+  if (lane == 0) write_loss<T>(xr, target[row], C, ignore_index, eps, st, loss + row, lse + row, errors);
 }
 
 template <class T>
 __global__ void cross_entropy_block_kernel(const T* __restrict__ x, const int64_t* __restrict__ target,
-                                           T* __restrict__ loss, opmath_t<T>* __restrict__ lse, int64_t C,
-                                           int64_t ignore_index, opmath_t<T> eps) {
+                                           T* __restrict__ loss, opmath_t<T>* __restrict__ lse,
+                                           int64_t* __restrict__ errors, int64_t C, int64_t ignore_index,
+                                           opmath_t<T> eps) {
   using V = opmath_t<T>;
   const int64_t row = blockIdx.x;
   const T* xr = x + row * C;
-  RowStats<V> st{neg_inf<V>(), V(0), V(0)};
+  RowStats<V> st = row_stats_identity<V>();
   for (int64_t k = threadIdx.x; k < C; k += blockDim.x) add_value(st, static_cast<V>(xr[k]));
-  st = block_allreduce(st, RowStats<V>{neg_inf<V>(), V(0), V(0)}, CombineStats<V>{});
-  if (threadIdx.x == 0) write_loss<T>(xr, target[row], C, ignore_index, eps, st, loss + row, lse + row);
+  st = block_allreduce(st, row_stats_identity<V>(), CombineStats<V>{});
+  if (threadIdx.x == 0) write_loss<T>(xr, target[row], C, ignore_index, eps, st, loss + row, lse + row, errors);
 }
 
 template <class T>
@@ -125,11 +126,12 @@ __global__ void cross_entropy_backward_kernel(const T* __restrict__ grad, const 
 
 }  // namespace
 
-void launch_cross_entropy_forward(const void* logits, const int64_t* target, void* losses, void* lse, DType dtype,
-                                  int64_t rows, int64_t C, int64_t ignore_index, double label_smoothing,
-                                  cudaStream_t stream) {
+void launch_cross_entropy_fwd(const void* logits, const int64_t* target, void* losses, void* lse,
+                              int64_t* target_errors, DType dtype, int64_t rows, int64_t C, int64_t ignore_index,
+                              double label_smoothing, cudaStream_t stream) {
+  const char* name = "cross_entropy_fwd";
+  KILN_NVTX_RANGE(name);
   if (rows == 0) return;
-  const char* name = "cross_entropy_forward";
   visit_floating(dtype, name, [&](auto tag) {
     using T = decltype(tag);
     using V = opmath_t<T>;
@@ -140,23 +142,24 @@ void launch_cross_entropy_forward(const void* logits, const int64_t* target, voi
     if (C <= kWarpRowMax) {
       const int64_t rows_per_block = kThreads / 32;
       cross_entropy_warp_kernel<T><<<static_cast<unsigned>(ceil_div(rows, rows_per_block)), kThreads, 0, stream>>>(
-          xp, target, lp, sp, rows, C, ignore_index, eps);
+          xp, target, lp, sp, target_errors, rows, C, ignore_index, eps);
     } else {
       for (int64_t r0 = 0; r0 < rows; r0 += kMaxGridX) {
         const int64_t n = std::min(rows - r0, kMaxGridX);
         cross_entropy_block_kernel<T><<<static_cast<unsigned>(n), kRowBlockThreads, 0, stream>>>(
-            xp + r0 * C, target + r0, lp + r0, sp + r0, C, ignore_index, eps);
+            xp + r0 * C, target + r0, lp + r0, sp + r0, target_errors, C, ignore_index, eps);
       }
     }
     KILN_CHECK_LAUNCH(name, stream);
   });
 }
 
-void launch_cross_entropy_backward(const void* grad_losses, const void* logits, const int64_t* target,
-                                   const void* lse, void* grad_logits, DType dtype, int64_t rows, int64_t C,
-                                   int64_t ignore_index, double label_smoothing, cudaStream_t stream) {
+void launch_cross_entropy_bwd(const void* grad_losses, const void* logits, const int64_t* target,
+                              const void* lse, void* grad_logits, DType dtype, int64_t rows, int64_t C,
+                              int64_t ignore_index, double label_smoothing, cudaStream_t stream) {
+  const char* name = "cross_entropy_bwd";
+  KILN_NVTX_RANGE(name);
   if (rows == 0 || C == 0) return;
-  const char* name = "cross_entropy_backward";
   visit_floating(dtype, name, [&](auto tag) {
     using T = decltype(tag);
     using V = opmath_t<T>;

@@ -2,7 +2,10 @@
 // its backward: one pass per row finds the max, the sum of exp(x - max)
 // (rescaled online when the max grows) and the row sum needed for label
 // smoothing; the backward recomputes softmax from the saved logsumexp.
+// A target outside [0, C) (not ignore_index) is counted for the op's error
+// and gets a NaN loss.
 // Rows run in parallel; each row is computed in opmath.
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -36,7 +39,7 @@ void row_lse_and_sum(const T* x, int64_t n, V& lse, V& sum) {
 }  // namespace
 
 void CpuBackend::cross_entropy_forward(const Tensor& logits, const Tensor& target, int64_t ignore_index,
-                                       double label_smoothing, Tensor& losses, Tensor& lse) {
+                                       double label_smoothing, Tensor& losses, Tensor& lse, Tensor& target_errors) {
   visit_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
     using V = opmath_t<T>;
@@ -46,6 +49,7 @@ void CpuBackend::cross_entropy_forward(const Tensor& logits, const Tensor& targe
     T* lp = static_cast<T*>(losses.raw_data_ptr());
     V* sp = static_cast<V*>(lse.raw_data_ptr());
     const V eps = static_cast<V>(label_smoothing);
+    std::atomic<int64_t> bad_count{0}, bad_value{0};
     parallel_ranges(N, N * C, [&](int64_t begin, int64_t end) {
       for (int64_t n = begin; n < end; ++n) {
         const T* xr = xp + n * C;
@@ -57,11 +61,20 @@ void CpuBackend::cross_entropy_forward(const Tensor& logits, const Tensor& targe
           lp[n] = static_cast<T>(0);
           continue;
         }
+        if (t < 0 || t >= C) {  // flagged for the op's error; never read x[t]
+          bad_count.fetch_add(1);
+          bad_value.store(t);
+          lp[n] = static_cast<T>(std::numeric_limits<V>::quiet_NaN());
+          continue;
+        }
         V loss = (V(1) - eps) * (row_lse - static_cast<V>(xr[t]));
         if (eps > 0) loss += eps * (row_lse - row_sum / static_cast<V>(C));
         lp[n] = static_cast<T>(loss);
       }
     });
+    int64_t* errors = static_cast<int64_t*>(target_errors.raw_data_ptr());
+    errors[0] += bad_count.load();
+    if (bad_count.load() > 0) errors[1] = bad_value.load();
   });
 }
 
@@ -87,7 +100,7 @@ void CpuBackend::cross_entropy_backward(const Tensor& grad_losses, const Tensor&
           for (int64_t c = 0; c < C; ++c) gr[c] = static_cast<T>(0);
           continue;
         }
-        const T* xr = xp + n * C;
+        const T* xr = xp + n * C;  // an out-of-range t (flagged by the forward) matches no class
         const V g = static_cast<V>(gp[n]), row_lse = sp[n];
         for (int64_t c = 0; c < C; ++c) {
           const V q = (c == t ? V(1) - eps : V(0)) + off;

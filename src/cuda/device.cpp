@@ -3,7 +3,8 @@
 // "no GPU", never a crash.
 #include <cuda_runtime.h>
 
-#include "cuda/cuda_check.h"
+#include "common/check.h"
+#include "cuda/cuda_backend.h"
 #include "kiln/cuda.h"
 
 namespace kiln::cuda {
@@ -53,15 +54,13 @@ DeviceProperties get_device_properties(int device) {
 
 void synchronize(int device) {
   if (!is_available()) return;
-  if (device < 0) {
-    KILN_CUDA_CHECK(cudaDeviceSynchronize());
-    return;
-  }
   int prev = 0;
   KILN_CUDA_CHECK(cudaGetDevice(&prev));
-  KILN_CUDA_CHECK(cudaSetDevice(device));
+  const int d = device < 0 ? prev : device;
+  KILN_CUDA_CHECK(cudaSetDevice(d));
   KILN_CUDA_CHECK(cudaDeviceSynchronize());
   KILN_CUDA_CHECK(cudaSetDevice(prev));
+  check_deferred_errors(d, /*wait=*/true);  // errors flagged by kernels (cuda_backend.h)
 }
 
 }  // namespace kiln::cuda

@@ -3,13 +3,13 @@
 // dtype, warp-per-row and block-per-row sizes, ignored rows, label
 // smoothing. GPU outputs are poisoned with NaN first, so an element the
 // kernel forgets to write fails. Skipped without a GPU.
-// Status: compiled, not yet run on a GPU.
 #include <gtest/gtest.h>
 
 #include <kiln/kiln.h>
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "backend/backend.h"
 #include "core/tensor_impl.h"
@@ -68,8 +68,11 @@ TEST(CudaCrossEntropy, ForwardAndBackwardMatchTheCpuForEveryFloatingDtype) {
 
         Tensor loss_g = poisoned({N}, dtype, kGpu), lse_g = poisoned({N}, lse_dtype, kGpu);
         Tensor loss_c = poisoned({N}, dtype, kCpu), lse_c = poisoned({N}, lse_dtype, kCpu);
-        gpu.cross_entropy_forward(x.to(kGpu), target.to(kGpu), ignore, eps, loss_g, lse_g);
-        cpu.cross_entropy_forward(x, target, ignore, eps, loss_c, lse_c);
+        Tensor errors_g = kiln::zeros({2}, kiln::TensorOptions(kiln::kInt64).device(kGpu));
+        Tensor errors_c = kiln::zeros({2}, kiln::kInt64);
+        gpu.cross_entropy_forward(x.to(kGpu), target.to(kGpu), ignore, eps, loss_g, lse_g, errors_g);
+        cpu.cross_entropy_forward(x, target, ignore, eps, loss_c, lse_c, errors_c);
+        EXPECT_EQ(errors_g.cpu().to_vector<int64_t>(), (std::vector<int64_t>{0, 0}));
         const Tol t = tol_for(dtype);
         EXPECT_TENSOR_CLOSE(loss_g.cpu().to(kiln::kFloat64), loss_c.to(kiln::kFloat64), t.rtol, t.atol);
         EXPECT_TENSOR_CLOSE(lse_g.cpu().to(kiln::kFloat64), lse_c.to(kiln::kFloat64), t.rtol, t.atol);
@@ -95,4 +98,30 @@ TEST(CudaCrossEntropy, OpMatchesTheCpuOpIncludingGradient) {
   lc.backward();
   lg.backward();
   EXPECT_TENSOR_CLOSE(xg.grad().cpu(), xc.grad(), 1e-5, 1e-6);
+}
+
+// The GPU checks targets inside the kernel: the call returns without waiting,
+// the kernel counts the bad target, and the IndexError comes when the host
+// next waits for the device (here: the loss's item()).
+TEST(CudaCrossEntropy, AnOutOfRangeTargetRaisesIndexErrorAtTheNextHostRead) {
+  if (!kiln::cuda::is_available()) GTEST_SKIP() << "no usable CUDA device: " << kiln::cuda::unavailable_reason();
+  const Tensor logits = kiln::zeros({4, 5}).to(kGpu);
+  const Tensor target = kiln::tensor(std::vector<int64_t>{0, 1, 9, 2}).to(kGpu);
+  Tensor loss;
+  try {
+    loss = kiln::cross_entropy(logits, target);
+  } catch (const kiln::IndexError&) {
+    // Allowed: KILN_CUDA_SYNC_DEBUG=1 checks at once.
+    return;
+  }
+  try {
+    (void)loss.item<float>();
+    ADD_FAILURE() << "expected IndexError";
+  } catch (const kiln::IndexError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("[0, 5)"), std::string::npos) << what;
+    EXPECT_NE(what.find("9"), std::string::npos) << what;
+  }
+  // Reported once: the device and later calls are fine.
+  EXPECT_NO_THROW(kiln::cross_entropy(logits, kiln::tensor(std::vector<int64_t>{0, 1, 2, 3}).to(kGpu)).item<float>());
 }

@@ -6,6 +6,7 @@
 
 #include <kiln/kiln.h>
 
+#include <cmath>
 #include <string>
 
 #include "autograd/node.h"
@@ -71,7 +72,8 @@ TEST(FusedCrossEntropy, BackendPrimitiveSavesRowLogsumexpInOpmath) {
   const Tensor target = randint(0, 9, {6});
   Tensor losses = detail::make_empty({6}, kBFloat16, Device("cpu"));
   Tensor lse = detail::make_empty({6}, kFloat32, Device("cpu"));
-  detail::cpu_backend().cross_entropy_forward(x, target, -100, 0.0, losses, lse);
+  Tensor target_errors = zeros({2}, kInt64);
+  detail::cpu_backend().cross_entropy_forward(x, target, -100, 0.0, losses, lse, target_errors);
   EXPECT_TENSOR_CLOSE(lse, logsumexp(x.to(kFloat32), {1}), 1e-6, 1e-6);
   EXPECT_TENSOR_CLOSE(losses.to(kFloat32), composed_per_row(x.to(kFloat32), target, -100, 0.0), 1e-2, 1e-2);
 }
@@ -81,7 +83,7 @@ TEST(FusedCrossEntropy, MatchesTheSpatialPathOnTheSameRows) {
   Tensor x = randn({10, 4}, kFloat64);
   Tensor target = randint(0, 4, {10});
   target.select(0, 2).fill_(-100);
-  // [N,C,1] goes through the unfused path, [N,C] through the fused one.
+  // [N,C,1] has its rows gathered into [N,C] first; [N,C] goes straight in.
   Tensor spatial = cross_entropy(x.unsqueeze(2), target.unsqueeze(1), -100, 0.1, "none").squeeze(1);
   Tensor fused = cross_entropy(x.clone().requires_grad_(), target, -100, 0.1, "none");
   EXPECT_TENSOR_CLOSE(fused, spatial, 1e-12, 1e-12);
@@ -90,4 +92,41 @@ TEST(FusedCrossEntropy, MatchesTheSpatialPathOnTheSameRows) {
   ASSERT_EQ(fused.grad_fn()->next_edges().size(), 1u);
   ASSERT_TRUE(fused.grad_fn()->next_edges()[0].fn != nullptr);
   EXPECT_EQ(fused.grad_fn()->next_edges()[0].fn->name(), "FusedCrossEntropyBackward");
+}
+
+// The targets are checked inside the fused primitive (no host read of the
+// targets, so no GPU stall per call): a bad one is counted in target_errors
+// with its value, and its row's loss is NaN.
+TEST(FusedCrossEntropy, ThePrimitiveFlagsAnOutOfRangeTargetItself) {
+  const Tensor x = zeros({3, 4});
+  const Tensor target = tensor(std::vector<int64_t>{1, 7, -100});
+  Tensor losses = detail::make_empty({3}, kFloat32, Device("cpu"));
+  Tensor lse = detail::make_empty({3}, kFloat32, Device("cpu"));
+  Tensor target_errors = zeros({2}, kInt64);
+  detail::cpu_backend().cross_entropy_forward(x, target, -100, 0.0, losses, lse, target_errors);
+  EXPECT_EQ(target_errors.to_vector<int64_t>(), (std::vector<int64_t>{1, 7}));
+  const std::vector<float> l = losses.to_vector<float>();
+  EXPECT_NEAR(l[0], std::log(4.0f), 1e-6);
+  EXPECT_TRUE(std::isnan(l[1]));
+  EXPECT_EQ(l[2], 0.0f);
+}
+
+// ... and the op still raises kiln::IndexError for it, in every layout.
+TEST(FusedCrossEntropy, AnOutOfRangeTargetStillRaisesIndexError) {
+  const Tensor logits = zeros({3, 4});
+  for (const std::vector<int64_t>& bad : {std::vector<int64_t>{0, 4, 1}, std::vector<int64_t>{-5, 0, 1}}) {
+    try {
+      cross_entropy(logits, tensor(bad));
+      ADD_FAILURE() << "expected IndexError";
+    } catch (const IndexError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("cross_entropy"), std::string::npos) << what;
+      EXPECT_NE(what.find("[0, 4)"), std::string::npos) << what;
+      EXPECT_NE(what.find(std::to_string(bad[0] == 0 ? 4 : -5)), std::string::npos) << what;
+    }
+  }
+  // Spatial targets [N, d1] for logits [N, C, d1].
+  EXPECT_THROW(cross_entropy(zeros({2, 4, 3}), tensor(std::vector<int64_t>{0, 1, 2, 3, 9, 0}, {2, 3})), IndexError);
+  // A row equal to ignore_index is never out of range.
+  EXPECT_NO_THROW(cross_entropy(logits, tensor(std::vector<int64_t>{0, -100, 3})));
 }

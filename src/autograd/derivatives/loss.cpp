@@ -10,24 +10,6 @@ namespace kiln::autograd {
 
 Tensor softplus_neg(const Tensor& x) { return relu(-x) + log(exp(-abs(x)) + 1.0); }
 
-std::vector<Tensor> CrossEntropyBackward::apply(const Tensor& grad) {
-  Tensor lp = log_probs.unpack(*this), t = target.unpack(*this), v = valid.unpack(*this);
-  const int64_t C = lp.size(1);
-  Tensor q = one_hot(t, C).to(lp.dtype());
-  if (label_smoothing > 0) q = q * (1.0 - label_smoothing) + label_smoothing / static_cast<double>(C);
-  Tensor row = (grad * v).unsqueeze(1);
-  return {(exp(lp) - q) * row};
-}
-
-std::vector<Tensor> FusedCrossEntropyBackward::apply(const Tensor& grad) {
-  Tensor x = logits.unpack(*this), t = target.unpack(*this), s = lse.unpack(*this);
-  // grad may be an expanded view (the backward of sum); the primitive wants it dense.
-  Tensor g = grad.to(x.dtype()).contiguous();
-  Tensor gx = detail::make_empty(x.sizes(), x.dtype(), x.device());
-  detail::backend_of(x).cross_entropy_backward(g, x, t, s, ignore_index, label_smoothing, gx);
-  return {gx};
-}
-
 std::vector<Tensor> BceWithLogitsBackward::apply(const Tensor& grad) {
   Tensor x = input.unpack(*this), y = target.unpack(*this);
   Tensor pw = has_pos_weight ? pos_weight.unpack(*this) : Tensor();
