@@ -1,5 +1,5 @@
 // CPU batch norm over x [N,C] or [N,C,H,W] (contiguous): statistics per
-// channel c over N and H*W. Threads (cpu/parallel.h) split channels; each
+// channel c over N and H*W, saved in f32 (f64 for f64 x). Threads (cpu/parallel.h) split channels; each
 // channel's data is N contiguous runs of H*W values. Sums accumulate in double (f64 input) or
 // float's opmath widened to double, so large batches stay accurate.
 //   forward (training): mean, biased var -> invstd = 1/sqrt(var + eps);
@@ -76,8 +76,9 @@ void bn_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
   T* yp = out.data_ptr<T>();
   T* rm = running_mean.defined() ? running_mean.data_ptr<T>() : nullptr;
   T* rv = running_var.defined() ? running_var.data_ptr<T>() : nullptr;
-  T* sm = save_mean.data_ptr<T>();
-  T* si = save_invstd.data_ptr<T>();
+  using S = opmath_t<T>;  // the statistics' dtype: f32, or f64 for f64 input
+  S* sm = training ? save_mean.data_ptr<S>() : nullptr;
+  S* si = training ? save_invstd.data_ptr<S>() : nullptr;
   const int64_t count = L.N * L.HW;
   parallel_ranges(L.C, x.numel(), [&](int64_t c_begin, int64_t c_end) {
     for (int64_t c = c_begin; c < c_end; ++c) {
@@ -105,12 +106,12 @@ void bn_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
           rm[c] = static_cast<T>((1 - momentum) * static_cast<double>(rm[c]) + momentum * mean);
           rv[c] = static_cast<T>((1 - momentum) * static_cast<double>(rv[c]) + momentum * unbiased);
         }
+        sm[c] = static_cast<S>(mean);
+        si[c] = static_cast<S>(invstd);
       } else {
         mean = static_cast<double>(rm[c]);
         invstd = 1.0 / std::sqrt(static_cast<double>(rv[c]) + eps);
       }
-      sm[c] = static_cast<T>(mean);
-      si[c] = static_cast<T>(invstd);
       // y = x * scale + shift
       const double w = static_cast<double>(value_or<T>(weight, c, 1.0));
       const double b = static_cast<double>(value_or<T>(bias, c, 0.0));
@@ -131,8 +132,9 @@ void bn_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const 
   const Layout L = layout(x);
   const T* xp = x.data_ptr<T>();
   const T* gyp = gy.data_ptr<T>();
-  const T* sm = save_mean.data_ptr<T>();
-  const T* si = save_invstd.data_ptr<T>();
+  using S = opmath_t<T>;  // the statistics' dtype
+  const S* sm = save_mean.data_ptr<S>();
+  const S* si = save_invstd.data_ptr<S>();
   T* gxp = gx.defined() ? gx.data_ptr<T>() : nullptr;
   const double count = static_cast<double>(L.N * L.HW);
   parallel_ranges(L.C, x.numel(), [&](int64_t c_begin, int64_t c_end) {
@@ -191,7 +193,8 @@ void CpuBackend::batch_norm_forward(const Tensor& x, const Tensor& weight, const
 }
 
 void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                                     const Tensor& save_invstd, bool training, Tensor& gx, Tensor& gw, Tensor& gb) {
+                                     const Tensor& save_invstd, bool training, double /*eps: the saved invstd has it*/,
+                                     Tensor& gx, Tensor& gw, Tensor& gb) {
   visit_floating(x.dtype(), "batch_norm_backward", [&](auto t) {
     bn_backward<decltype(t)>(gy, x, weight, save_mean, save_invstd, training, gx, gw, gb);
   });

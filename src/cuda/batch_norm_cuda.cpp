@@ -10,16 +10,16 @@
 // batch mean and 1/sqrt(biased var + eps). cuDNN wants the per-channel
 // tensors in f32 for f32/f16/bf16 data (f64 for f64 data), so f16/bf16
 // parameters are converted into f32 scratch tensors and the results copied
-// back. An undefined weight/bias is a ones/zeros tensor.
-// Status: compiled, not yet run on a GPU.
+// back. Statistics (save_mean/save_invstd) are f32 (f64 for f64 data), as
+// the op allocates them. cuDNN may refuse f16/bf16 data in this legacy
+// API; those calls run on f32 copies instead. An undefined weight/bias is a
+// ones/zeros tensor.
+#include "core/tensor_checks.h"
 #include "core/tensor_impl.h"
 #include "cuda/context.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/cudnn_util.h"
 #include "kernels.h"
-#include "kiln/core/grad_mode.h"
-#include "kiln/ops/math.h"
-#include "ops/op_util.h"
 
 namespace kiln::cuda {
 namespace {
@@ -85,6 +85,17 @@ class BnParams {
   std::vector<std::pair<Tensor, Tensor>> pending_;
 };
 
+namespace {
+
+// cuDNN's legacy batch-norm API may refuse f16/bf16 data (it depends on the
+// version and the device); the statistics are f32 anyway, so the data then
+// goes through f32 copies and the result is rounded back once.
+bool refused(cudnnStatus_t status, DType data) {
+  return is_low_precision(data) && (status == CUDNN_STATUS_NOT_SUPPORTED || status == CUDNN_STATUS_BAD_PARAM);
+}
+
+}  // namespace
+
 void CudaBackend::batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                                      Tensor& running_var, bool training, double momentum, double eps, Tensor& out,
                                      Tensor& save_mean, Tensor& save_invstd) {
@@ -97,47 +108,58 @@ void CudaBackend::batch_norm_forward(const Tensor& x, const Tensor& weight, cons
   if (x.numel() == 0) {  // nothing to normalise; statistics of an empty batch are undefined, so leave them
     return;
   }
+  KILN_CHECK(training || (running_mean.defined() && running_var.defined()), ValueError, op,
+             ": eval mode needs running_mean and running_var");
   cudnnHandle_t handle = cudnn_handle(dev);
-  const cudnn::Scale one(1.0, x.dtype()), zero(0.0, x.dtype());
-  cudnn::TensorDesc xdesc, ydesc, pdesc;
-  describe_data(xdesc, x, op);
-  describe_data(ydesc, out, op);
+  cudnn::TensorDesc pdesc;
   pdesc.set_channel(cudnn::data_type(pdt, op), L.C, op);
-
   Tensor w = params.input(weight, 1.0);
   Tensor b = params.input(bias, 0.0);
+  const bool track = running_mean.defined() && running_var.defined();
+  Tensor rm, rv, sm, si;
   if (training) {
-    const bool track = running_mean.defined() && running_var.defined();
-    Tensor rm = track ? params.output(running_mean, /*read_too=*/true) : Tensor();
-    Tensor rv = track ? params.output(running_var, /*read_too=*/true) : Tensor();
-    Tensor sm = params.output(save_mean);
-    Tensor si = params.output(save_invstd);
-    KILN_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
-        handle, CUDNN_BATCHNORM_SPATIAL, one.ptr(), zero.ptr(), xdesc.get(), x.raw_data_ptr(), ydesc.get(),
-        out.raw_data_ptr(), pdesc.get(), w.raw_data_ptr(), b.raw_data_ptr(), momentum,
-        track ? rm.raw_data_ptr() : nullptr, track ? rv.raw_data_ptr() : nullptr, eps, sm.raw_data_ptr(),
-        si.raw_data_ptr()));
-    params.finish();
-    return;
+    rm = track ? params.output(running_mean, /*read_too=*/true) : Tensor();
+    rv = track ? params.output(running_var, /*read_too=*/true) : Tensor();
+    sm = params.output(save_mean);  // already f32/f64 (the op's choice): written in place
+    si = params.output(save_invstd);
+  } else {
+    rm = params.input(running_mean, 0.0);
+    rv = params.input(running_var, 1.0);
   }
-  KILN_CHECK(running_mean.defined() && running_var.defined(), ValueError, op,
-             ": eval mode needs running_mean and running_var");
-  Tensor rm = params.input(running_mean, 0.0);
-  Tensor rv = params.input(running_var, 1.0);
-  KILN_CUDNN_CHECK(cudnnBatchNormalizationForwardInference(
-      handle, CUDNN_BATCHNORM_SPATIAL, one.ptr(), zero.ptr(), xdesc.get(), x.raw_data_ptr(), ydesc.get(),
-      out.raw_data_ptr(), pdesc.get(), w.raw_data_ptr(), b.raw_data_ptr(), rm.raw_data_ptr(), rv.raw_data_ptr(), eps));
-  // What the eval-mode backward reads: the running mean and 1/sqrt(running_var + eps).
-  NoGradGuard no_grad;
-  if (save_mean.defined()) copy(running_mean, save_mean);
-  if (save_invstd.defined()) {
-    Tensor invstd = kiln::rsqrt(rv + Scalar(eps));
-    copy(invstd, save_invstd);
+  // One cuDNN call on data xd -> yd (x and out, or their f32 copies).
+  auto run = [&](const Tensor& xd, const Tensor& yd) {
+    cudnn::TensorDesc xdesc, ydesc;
+    describe_data(xdesc, xd, op);
+    describe_data(ydesc, yd, op);
+    const cudnn::Scale one(1.0, xd.dtype()), zero(0.0, xd.dtype());
+    if (training)
+      return cudnnBatchNormalizationForwardTraining(
+          handle, CUDNN_BATCHNORM_SPATIAL, one.ptr(), zero.ptr(), xdesc.get(), xd.raw_data_ptr(), ydesc.get(),
+          yd.raw_data_ptr(), pdesc.get(), w.raw_data_ptr(), b.raw_data_ptr(), momentum,
+          track ? rm.raw_data_ptr() : nullptr, track ? rv.raw_data_ptr() : nullptr, eps, sm.raw_data_ptr(),
+          si.raw_data_ptr());
+    return cudnnBatchNormalizationForwardInference(handle, CUDNN_BATCHNORM_SPATIAL, one.ptr(), zero.ptr(),
+                                                   xdesc.get(), xd.raw_data_ptr(), ydesc.get(), yd.raw_data_ptr(),
+                                                   pdesc.get(), w.raw_data_ptr(), b.raw_data_ptr(),
+                                                   rm.raw_data_ptr(), rv.raw_data_ptr(), eps);
+  };
+  cudnnStatus_t status = run(x, out);
+  if (refused(status, x.dtype())) {
+    Tensor xf = detail::make_empty(x.sizes(), kFloat32, x.device());
+    Tensor yf = detail::make_empty(x.sizes(), kFloat32, x.device());
+    copy(x, xf);
+    status = run(xf, yf);
+    if (status == CUDNN_STATUS_SUCCESS) copy(yf, out);
   }
+  kernels::check_status(status, training ? "cudnnBatchNormalizationForwardTraining"
+                                         : "cudnnBatchNormalizationForwardInference",
+                        __FILE__, __LINE__);
+  params.finish();
 }
 
 void CudaBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                                      const Tensor& save_invstd, bool training, Tensor& gx, Tensor& gw, Tensor& gb) {
+                                      const Tensor& save_invstd, bool training, double eps, Tensor& gx, Tensor& gw,
+                                      Tensor& gb) {
   const char* op = "batch_norm_backward";
   const BnLayout L = bn_layout(x, op);
   KILN_CHECK(gy.sizes() == x.sizes() && gy.is_contiguous(), ShapeError, op, ": grad_output ", detail::describe(gy),
@@ -158,7 +180,7 @@ void CudaBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const T
     Tensor w = weight.defined() ? params.input(weight, 1.0) : Tensor();
     Tensor dw = gw.defined() ? params.output(gw) : Tensor();
     Tensor db = gb.defined() ? params.output(gb) : Tensor();
-    kernels::launch_batch_norm_eval_backward(
+    kernels::launch_batch_norm_eval_bwd(
         gy.raw_data_ptr(), x.raw_data_ptr(), w.defined() ? w.raw_data_ptr() : nullptr, mean.raw_data_ptr(),
         invstd.raw_data_ptr(), gx.defined() ? gx.raw_data_ptr() : nullptr, dw.defined() ? dw.raw_data_ptr() : nullptr,
         db.defined() ? db.raw_data_ptr() : nullptr, x.dtype(), L.N, L.C, L.HW, current_stream(dev));
@@ -167,23 +189,37 @@ void CudaBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const T
   }
 
   cudnnHandle_t handle = cudnn_handle(dev);
-  const cudnn::Scale one(1.0, x.dtype()), zero(0.0, x.dtype());
-  cudnn::TensorDesc xdesc, dydesc, dxdesc, pdesc;
-  describe_data(xdesc, x, op);
-  describe_data(dydesc, gy, op);
-  describe_data(dxdesc, x, op);  // gx is shaped like x; scratch when it is not wanted
+  cudnn::TensorDesc pdesc;
   pdesc.set_channel(cudnn::data_type(pdt, op), L.C, op);
   Tensor w = params.input(weight, 1.0);
-  Tensor dx = gx.defined() ? gx : detail::make_empty(x.sizes(), x.dtype(), x.device());
+  Tensor dx = gx.defined() ? gx : detail::make_empty(x.sizes(), x.dtype(), x.device());  // scratch when unwanted
   Tensor dw = params.output(gw);
   Tensor db = params.output(gb);
-  // eps only matters when cuDNN recomputes the statistics; it gets the saved
-  // ones, so any valid value does.
-  const double unused_eps = 1e-5;
-  KILN_CUDNN_CHECK(cudnnBatchNormalizationBackward(
-      handle, CUDNN_BATCHNORM_SPATIAL, one.ptr(), zero.ptr(), one.ptr(), zero.ptr(), xdesc.get(), x.raw_data_ptr(),
-      dydesc.get(), gy.raw_data_ptr(), dxdesc.get(), dx.raw_data_ptr(), pdesc.get(), w.raw_data_ptr(),
-      dw.raw_data_ptr(), db.raw_data_ptr(), unused_eps, mean.raw_data_ptr(), invstd.raw_data_ptr()));
+  auto run = [&](const Tensor& xd, const Tensor& gyd, const Tensor& dxd) {
+    cudnn::TensorDesc xdesc, dydesc, dxdesc;
+    describe_data(xdesc, xd, op);
+    describe_data(dydesc, gyd, op);
+    describe_data(dxdesc, dxd, op);
+    const cudnn::Scale one(1.0, xd.dtype()), zero(0.0, xd.dtype());
+    // The saved statistics are passed, so cuDNN does not recompute them;
+    // eps is still the forward's, as its API asks.
+    return cudnnBatchNormalizationBackward(handle, CUDNN_BATCHNORM_SPATIAL, one.ptr(), zero.ptr(), one.ptr(),
+                                           zero.ptr(), xdesc.get(), xd.raw_data_ptr(), dydesc.get(),
+                                           gyd.raw_data_ptr(), dxdesc.get(), dxd.raw_data_ptr(), pdesc.get(),
+                                           w.raw_data_ptr(), dw.raw_data_ptr(), db.raw_data_ptr(), eps,
+                                           mean.raw_data_ptr(), invstd.raw_data_ptr());
+  };
+  cudnnStatus_t status = run(x, gy, dx);
+  if (refused(status, x.dtype())) {
+    Tensor xf = detail::make_empty(x.sizes(), kFloat32, x.device());
+    Tensor gyf = detail::make_empty(x.sizes(), kFloat32, x.device());
+    Tensor dxf = detail::make_empty(x.sizes(), kFloat32, x.device());
+    copy(x, xf);
+    copy(gy, gyf);
+    status = run(xf, gyf, dxf);
+    if (status == CUDNN_STATUS_SUCCESS) copy(dxf, dx);
+  }
+  kernels::check_status(status, "cudnnBatchNormalizationBackward", __FILE__, __LINE__);
   params.finish();
 }
 

@@ -12,7 +12,6 @@
 
 #include "backend/backend.h"
 #include "core/tensor_impl.h"
-#include "cuda/conv_impl.h"
 #include "support/tensor_assert.h"
 
 namespace {
@@ -125,9 +124,9 @@ INSTANTIATE_TEST_SUITE_P(Cases, CudaConv2d, ::testing::ValuesIn(kConvCases),
 
 // Restores the process-wide choice even when an assertion fails.
 struct ConvImplScope {
-  explicit ConvImplScope(kc::ConvImpl impl) : previous(kc::conv_impl()) { kc::set_conv_impl(impl); }
-  ~ConvImplScope() { kc::set_conv_impl(previous); }
-  kc::ConvImpl previous;
+  explicit ConvImplScope(kc::Conv2dImpl impl) : previous(kc::conv2d_impl()) { kc::set_conv2d_impl(impl); }
+  ~ConvImplScope() { kc::set_conv2d_impl(previous); }
+  kc::Conv2dImpl previous;
 };
 
 TEST(CudaConv2dKernel, ImplicitGemmMatchesCudnnInF32AndBf16) {
@@ -152,11 +151,11 @@ TEST(CudaConv2dKernel, ImplicitGemmMatchesCudnnInF32AndBf16) {
       const Shape shape = conv_out_shape(c);
       Tensor by_kiln = empty(shape, t.dtype, kGpu), by_cudnn = empty(shape, t.dtype, kGpu);
       {
-        ConvImplScope scope(kc::ConvImpl::Kiln);
+        ConvImplScope scope(kc::Conv2dImpl::Kiln);
         gpu().conv2d_forward(x, w, b, conv_params(c), by_kiln);
       }
       {
-        ConvImplScope scope(kc::ConvImpl::CuDNN);
+        ConvImplScope scope(kc::Conv2dImpl::CuDNN);
         gpu().conv2d_forward(x, w, b, conv_params(c), by_cudnn);
       }
       EXPECT_TENSOR_CLOSE(by_kiln.cpu().to(kiln::kFloat32), by_cudnn.cpu().to(kiln::kFloat32), t.rtol, t.atol);
@@ -174,7 +173,7 @@ TEST(CudaConv2dKernel, ChannelsLastInputGivesTheSameResultAsNchw) {
   ASSERT_FALSE(x_nhwc.is_contiguous());
   kd::Conv2dParams p;
   p.padding = {1, 1};
-  ConvImplScope scope(kc::ConvImpl::CuDNN);
+  ConvImplScope scope(kc::Conv2dImpl::CuDNN);
   Tensor a = empty({2, 4, 10, 10}, kiln::kFloat32, kGpu), b = empty({2, 4, 10, 10}, kiln::kFloat32, kGpu);
   gpu().conv2d_forward(x, w, Tensor(), p, a);
   gpu().conv2d_forward(x_nhwc, w, Tensor(), p, b);
@@ -293,6 +292,12 @@ TEST_P(CudaBatchNorm, ForwardRunningStatsAndBackwardMatchTheCpuBackend) {
   Tensor y_cpu = empty(c.shape, kiln::kFloat32, kCpu), y_gpu = empty(c.shape, kiln::kFloat32, kGpu);
   Tensor sm_cpu = empty({C}, kiln::kFloat32, kCpu), sm_gpu = empty({C}, kiln::kFloat32, kGpu);
   Tensor si_cpu = empty({C}, kiln::kFloat32, kCpu), si_gpu = empty({C}, kiln::kFloat32, kGpu);
+  if (!c.training) {  // eval: the op hands the backends the running statistics (Backend contract)
+    sm_cpu = rm_cpu.clone();
+    si_cpu = kiln::rsqrt(rv_cpu + eps);
+    sm_gpu = to_gpu(sm_cpu);
+    si_gpu = to_gpu(si_cpu);
+  }
   cpu().batch_norm_forward(x, w, b, rm_cpu, rv_cpu, c.training, momentum, eps, y_cpu, sm_cpu, si_cpu);
   gpu().batch_norm_forward(to_gpu(x), to_gpu(w), to_gpu(b), rm_gpu, rv_gpu, c.training, momentum, eps, y_gpu, sm_gpu,
                            si_gpu);
@@ -308,8 +313,9 @@ TEST_P(CudaBatchNorm, ForwardRunningStatsAndBackwardMatchTheCpuBackend) {
   Tensor gw_gpu = c.affine ? empty({C}, kiln::kFloat32, kGpu) : Tensor();
   Tensor gb_cpu = c.affine ? empty({C}, kiln::kFloat32, kCpu) : Tensor();
   Tensor gb_gpu = c.affine ? empty({C}, kiln::kFloat32, kGpu) : Tensor();
-  cpu().batch_norm_backward(gy, x, w, sm_cpu, si_cpu, c.training, gx_cpu, gw_cpu, gb_cpu);
-  gpu().batch_norm_backward(to_gpu(gy), to_gpu(x), to_gpu(w), sm_gpu, si_gpu, c.training, gx_gpu, gw_gpu, gb_gpu);
+  cpu().batch_norm_backward(gy, x, w, sm_cpu, si_cpu, c.training, eps, gx_cpu, gw_cpu, gb_cpu);
+  gpu().batch_norm_backward(to_gpu(gy), to_gpu(x), to_gpu(w), sm_gpu, si_gpu, c.training, eps, gx_gpu, gw_gpu,
+                            gb_gpu);
   EXPECT_TENSOR_CLOSE(back(gx_gpu), gx_cpu, 1e-4, 1e-4);
   if (c.affine) {
     EXPECT_TENSOR_CLOSE(back(gw_gpu), gw_cpu, 1e-4, 1e-3);
@@ -327,6 +333,51 @@ const BnCase kBnCases[] = {
 };
 INSTANTIATE_TEST_SUITE_P(Cases, CudaBatchNorm, ::testing::ValuesIn(kBnCases),
                          [](const ::testing::TestParamInfo<BnCase>& i) { return i.param.name; });
+
+// f16 and bf16 through cuDNN's legacy batch-norm API (or, where cuDNN
+// refuses them, its f32 fallback), through the op and its backward, against
+// the CPU on the same values: the output and the gradients in the data's
+// precision, the statistics kept in f32, running stats in place, and a
+// non-default eps that the backward must see too.
+TEST(CudaBatchNormLowPrecision, Float16AndBFloat16MatchTheCpuThroughTheOp) {
+  SKIP_WITHOUT_GPU();
+  const double eps = 1e-3, momentum = 0.2;
+  for (DType dtype : {kiln::kFloat16, kiln::kBFloat16}) {
+    for (bool training : {true, false}) {
+      SCOPED_TRACE(std::string(kiln::dtype_name(dtype)) + (training ? " training" : " eval"));
+      kiln::manual_seed(41);
+      const Tensor x = (kiln::randn({4, 6, 5, 3}) * 2.0 + 0.5).to(dtype);
+      const Tensor w0 = kiln::randn({6}).to(dtype), b0 = kiln::randn({6}).to(dtype);
+      const Tensor rm0 = (kiln::randn({6}) * 0.1).to(dtype), rv0 = (kiln::rand({6}) + 0.5).to(dtype);
+      const Tensor gy = kiln::randn({4, 6, 5, 3}).to(dtype);
+      struct Run {
+        Tensor y, gx, gw, gb, rm, rv;
+      };
+      auto run = [&](const Device& dev) {
+        Run r;
+        Tensor xd = x.to(dev).requires_grad_(), w = w0.to(dev).requires_grad_(), b = b0.to(dev).requires_grad_();
+        r.rm = rm0.to(dev).clone();
+        r.rv = rv0.to(dev).clone();
+        r.y = kiln::batch_norm(xd, w, b, r.rm, r.rv, training, momentum, eps);
+        r.y.backward(gy.to(dev));
+        r.gx = xd.grad();
+        r.gw = w.grad();
+        r.gb = b.grad();
+        return r;
+      };
+      const Run c = run(kCpu), g = run(kGpu);
+      const double tol = dtype == kiln::kFloat16 ? 1e-2 : 5e-2;
+      auto f32 = [](const Tensor& t) { return t.cpu().to(kiln::kFloat32); };
+      EXPECT_EQ(g.y.dtype(), dtype);
+      EXPECT_TENSOR_CLOSE(f32(g.y), f32(c.y), tol, tol);
+      EXPECT_TENSOR_CLOSE(f32(g.gx), f32(c.gx), tol, tol);
+      EXPECT_TENSOR_CLOSE(f32(g.gw), f32(c.gw), tol, 4 * tol);
+      EXPECT_TENSOR_CLOSE(f32(g.gb), f32(c.gb), tol, 4 * tol);
+      EXPECT_TENSOR_CLOSE(f32(g.rm), f32(c.rm), tol, tol);
+      EXPECT_TENSOR_CLOSE(f32(g.rv), f32(c.rv), tol, tol);
+    }
+  }
+}
 
 // ---------------------------------------------------------------------------------
 // optimizers

@@ -1,4 +1,4 @@
-#include "autograd/derivatives/norm.h"
+#include "autograd/derivatives/batch_norm.h"
 
 #include "ops/op_util.h"
 
@@ -17,7 +17,7 @@ std::vector<Tensor> BatchNormBackward::apply(const Tensor& grad) {
   if (has_weight && needs_input_grad(wi)) gw = detail::make_empty({C}, x.dtype(), x.device());
   if (has_bias && needs_input_grad(bi)) gb = detail::make_empty({C}, x.dtype(), x.device());
   if (gx.defined() || gw.defined() || gb.defined()) {
-    detail::backend_of(x).batch_norm_backward(gy, x, w, mean, invstd, training, gx, gw, gb);
+    detail::backend_of(x).batch_norm_backward(gy, x, w, mean, invstd, training, eps, gx, gw, gb);
   }
   std::vector<Tensor> out{gx};
   if (has_weight) out.push_back(gw);

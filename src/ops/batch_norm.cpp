@@ -1,8 +1,10 @@
 // batch_norm: per-channel normalisation with running statistics.
 #include <cmath>
 
-#include "autograd/derivatives/norm.h"
+#include "autograd/derivatives/batch_norm.h"
+#include "kiln/core/grad_mode.h"
 #include "kiln/ops/factory.h"
+#include "kiln/ops/math.h"
 #include "kiln/ops/nn.h"
 #include "ops/op_util.h"
 
@@ -49,8 +51,20 @@ Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias,
   Tensor rv = running_var.defined() ? running_var.detach() : ones({C}, x.options());
   KILN_CHECK(rm.is_contiguous() && rv.is_contiguous(), ValueError, op, ": running statistics must be contiguous");
   Tensor out = detail::make_empty(x.sizes(), x.dtype(), x.device());
-  Tensor save_mean = detail::make_empty({C}, x.dtype(), x.device());
-  Tensor save_invstd = detail::make_empty({C}, x.dtype(), x.device());
+  // The statistics the backward reads, in f32 (f64 for f64 input) whatever
+  // the input dtype: the batch's, written by the backend in training, or
+  // the running ones, computed here in eval mode (the backends only
+  // normalise with those).
+  const DType stat_dtype = x.dtype() == kFloat64 ? kFloat64 : kFloat32;
+  Tensor save_mean, save_invstd;
+  if (training) {
+    save_mean = detail::make_empty({C}, stat_dtype, x.device());
+    save_invstd = detail::make_empty({C}, stat_dtype, x.device());
+  } else {
+    NoGradGuard no_grad;
+    save_mean = rm.to(stat_dtype).contiguous();
+    save_invstd = rsqrt(rv.to(stat_dtype) + eps).contiguous();
+  }
   detail::backend_of(x).batch_norm_forward(x, w, b, rm, rv, training, momentum, eps, out, save_mean, save_invstd);
   if (training && running_mean.defined()) {
     detail::bump_version(running_mean);
@@ -64,6 +78,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias,
     node->save_mean = autograd::SavedTensor(save_mean);
     node->save_invstd = autograd::SavedTensor(save_invstd);
     node->training = training;
+    node->eps = eps;
     node->has_weight = weight.defined();
     node->has_bias = bias.defined();
     std::vector<Tensor> inputs{input};

@@ -1,4 +1,4 @@
-// Backward formula of batch_norm (src/ops/norm.cpp): the backend's fused
+// Backward formula of batch_norm (src/ops/batch_norm.cpp): the backend's fused
 // batch_norm_backward gives the input, weight and bias gradients at once.
 #pragma once
 #include "autograd/node.h"
@@ -7,8 +7,9 @@ namespace kiln::autograd {
 
 struct BatchNormBackward : Node {
   SavedTensor input, weight;           // weight may be undefined (no affine)
-  SavedTensor save_mean, save_invstd;  // batch stats (training) or running ones (eval)
+  SavedTensor save_mean, save_invstd;  // f32 (f64): batch stats (training) or running ones (eval)
   bool training = true;
+  double eps = 1e-5;  // the forward's; cuDNN's backward takes it
   bool has_weight = false, has_bias = false;
   std::string name() const override { return "BatchNormBackward"; }
   std::vector<Tensor> apply(const Tensor& grad) override;
