@@ -1,5 +1,6 @@
-// CPU softmax / log_softmax over one dim of a contiguous tensor, in opmath,
-// with the max subtracted for stability.
+// CPU softmax / log_softmax over n of a contiguous tensor seen as [outer, n,
+// inner] (the op computes the geometry), in opmath, with the max subtracted
+// for stability.
 #include <cmath>
 
 #include "cpu/cpu_backend.h"
@@ -8,26 +9,10 @@
 
 namespace kiln::cpu {
 
-namespace {
-// outer x n x inner view of a contiguous tensor around dim.
-struct Geometry {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-Geometry around(const Tensor& t, int64_t dim) {
-  Geometry g;
-  if (t.dim() == 0) return g;
-  for (int64_t d = 0; d < dim; ++d) g.outer *= t.size(d);
-  g.n = t.size(dim);
-  for (int64_t d = dim + 1; d < t.dim(); ++d) g.inner *= t.size(d);
-  return g;
-}
-}  // namespace
-
-void CpuBackend::softmax_forward(const Tensor& x, int64_t dim, bool log, Tensor& out) {
+void CpuBackend::softmax_forward(const Tensor& x, const detail::RowGeometry& g, bool log, Tensor& out) {
   visit_floating(x.dtype(), log ? "log_softmax" : "softmax", [&](auto tag) {
     using T = decltype(tag);
     using V = opmath_t<T>;
-    const Geometry g = around(x, dim);
     const T* xp = static_cast<const T*>(x.raw_data_ptr());
     T* yp = static_cast<T*>(out.raw_data_ptr());
 #pragma omp parallel for schedule(static) if (g.outer * g.n * g.inner >= kParallelGrain)
@@ -52,11 +37,11 @@ void CpuBackend::softmax_forward(const Tensor& x, int64_t dim, bool log, Tensor&
   });
 }
 
-void CpuBackend::softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim, bool log, Tensor& gx) {
+void CpuBackend::softmax_backward(const Tensor& y, const Tensor& gy, const detail::RowGeometry& g, bool log,
+                                  Tensor& gx) {
   visit_floating(y.dtype(), log ? "log_softmax_backward" : "softmax_backward", [&](auto tag) {
     using T = decltype(tag);
     using V = opmath_t<T>;
-    const Geometry g = around(y, dim);
     const T* yp = static_cast<const T*>(y.raw_data_ptr());
     const T* gp = static_cast<const T*>(gy.raw_data_ptr());
     T* op = static_cast<T*>(gx.raw_data_ptr());

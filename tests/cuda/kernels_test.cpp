@@ -4,7 +4,7 @@
 // Each GPU output is poisoned (NaN, or a sentinel for integers) before the
 // call, so an element the kernel forgets to write fails the comparison.
 // Philox: rand/randn/randint on cuda:0 give the CPU's numbers for a seed.
-// Skipped without a GPU. Status: compiled, not yet run on a GPU.
+// Skipped without a GPU.
 #include <gtest/gtest.h>
 
 #include <kiln/kiln.h>
@@ -421,6 +421,15 @@ TEST(CudaKernels, ArgMaxReturnsTheFirstNan) {
 
 // --- softmax --------------------------------------------------------------------------
 
+// [outer, n, inner] around dim, as src/ops/softmax.cpp hands it to the backends.
+kd::RowGeometry rows_around(const Shape& shape, int64_t dim) {
+  kd::RowGeometry g;
+  for (int64_t d = 0; d < dim; ++d) g.outer *= shape[d];
+  g.n = shape[dim];
+  for (size_t d = static_cast<size_t>(dim) + 1; d < shape.size(); ++d) g.inner *= shape[d];
+  return g;
+}
+
 TEST(CudaKernels, SoftmaxAndLogSoftmaxForwardAndBackwardMatchTheCpu) {
   SKIP_WITHOUT_GPU();
   kiln::manual_seed(50);
@@ -439,13 +448,14 @@ TEST(CudaKernels, SoftmaxAndLogSoftmaxForwardAndBackwardMatchTheCpu) {
         const Tensor x = (kiln::randn(c.shape, kiln::kFloat64) * 3.0).to(dtype);
         const Tensor gy = kiln::randn(c.shape, kiln::kFloat64).to(dtype);
         Tensor y_g = poisoned(c.shape, dtype, kGpu), y_c = poisoned(c.shape, dtype, kCpu);
-        gpu().softmax_forward(x.to(kGpu), c.dim, log, y_g);
-        cpu().softmax_forward(x, c.dim, log, y_c);
+        const kd::RowGeometry g = rows_around(c.shape, c.dim);
+        gpu().softmax_forward(x.to(kGpu), g, log, y_g);
+        cpu().softmax_forward(x, g, log, y_c);
         expect_same(y_g, y_c, dtype);
         // Backward from the same y (the CPU's), so only the backward kernel is compared.
         Tensor gx_g = poisoned(c.shape, dtype, kGpu), gx_c = poisoned(c.shape, dtype, kCpu);
-        gpu().softmax_backward(y_c.to(kGpu), gy.to(kGpu), c.dim, log, gx_g);
-        cpu().softmax_backward(y_c, gy, c.dim, log, gx_c);
+        gpu().softmax_backward(y_c.to(kGpu), gy.to(kGpu), g, log, gx_g);
+        cpu().softmax_backward(y_c, gy, g, log, gx_c);
         Tol t = tol_for(dtype);
         t.atol = std::max(t.atol, dtype == kiln::kFloat32 ? 1e-5 : t.atol);
         EXPECT_TENSOR_CLOSE(gx_g.cpu().to(kiln::kFloat64), gx_c.to(kiln::kFloat64), t.rtol, t.atol);
@@ -457,8 +467,8 @@ TEST(CudaKernels, SoftmaxOfAnAllMinusInfinityRowMatchesTheCpu) {
   Tensor x = kiln::randn({3, 40});
   x.select(0, 1).fill_(-INFINITY);
   Tensor got = poisoned({3, 40}, kiln::kFloat32, kGpu), want = poisoned({3, 40}, kiln::kFloat32, kCpu);
-  gpu().softmax_forward(x.to(kGpu), 1, false, got);
-  cpu().softmax_forward(x, 1, false, want);
+  gpu().softmax_forward(x.to(kGpu), rows_around({3, 40}, 1), false, got);
+  cpu().softmax_forward(x, rows_around({3, 40}, 1), false, want);
   EXPECT_TENSOR_CLOSE(got.cpu(), want, 1e-5, 1e-6);
 }
 

@@ -1,8 +1,8 @@
 #include "autograd/derivatives/reduce.h"
 
 #include "kiln/ops/factory.h"
-#include "kiln/ops/math.h"
 #include "kiln/ops/indexing.h"
+#include "kiln/ops/math.h"
 #include "kiln/ops/reduce.h"
 #include "ops/op_util.h"
 
@@ -32,14 +32,6 @@ std::vector<Tensor> MaxMinDimBackward::apply(const Tensor& grad) {
   Tensor idx = indices.unpack(*this);
   Tensor g = keepdim ? grad : grad.unsqueeze(dim);
   return {scatter_add(zeros(input_sizes, grad.options()), dim, idx, g)};
-}
-
-std::vector<Tensor> SoftmaxBackward::apply(const Tensor& grad) {
-  Tensor y = result.unpack(*this);
-  Tensor gy = grad.contiguous();
-  Tensor gx = empty(y.sizes(), y.options());
-  detail::backend_of(y).softmax_backward(y, gy, dim, log, gx);
-  return {gx};
 }
 
 }  // namespace kiln::autograd

@@ -1,4 +1,4 @@
-// Backward formulas of reductions and softmax (src/ops/reduce.cpp, softmax.cpp).
+// Backward formulas of the reductions (src/ops/reduce.cpp).
 #pragma once
 #include "autograd/node.h"
 
@@ -33,15 +33,6 @@ struct MaxMinDimBackward : Node {
   std::string name() const override { return "MaxMinDimBackward"; }
   std::vector<Tensor> apply(const Tensor& grad) override;
   void release_saved() override { indices.reset(); }
-};
-
-struct SoftmaxBackward : Node {
-  SavedTensor result;
-  int64_t dim = 0;
-  bool log = false;
-  std::string name() const override { return log ? "LogSoftmaxBackward" : "SoftmaxBackward"; }
-  std::vector<Tensor> apply(const Tensor& grad) override;
-  void release_saved() override { result.reset(); }
 };
 
 }  // namespace kiln::autograd
