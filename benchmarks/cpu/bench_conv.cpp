@@ -6,7 +6,7 @@
 //   OMP_NUM_THREADS=2 ./bench_conv [batch=64] [iters=20]
 //
 // Results (AMD EPYC, 2 cores, AVX2, batch 64, ms per call): the table is in
-// default_conv_impl() in src/cpu/conv_cpu.cpp, which picks the default from it.
+// default_conv_impl() in src/cpu/conv2d_cpu.cpp, which picks the default from it.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/tensor_impl.h"
-#include "cpu/conv_cpu.h"
+#include "cpu/conv2d_cpu.h"
 #include "kiln/kiln.h"
 
 using namespace kiln;

@@ -1,7 +1,7 @@
 // Layers and modules: #include <kiln/nn.h>.
 #pragma once
 #include "kiln/nn/activation.h"
-#include "kiln/nn/batchnorm.h"
+#include "kiln/nn/batch_norm.h"
 #include "kiln/nn/conv.h"
 #include "kiln/nn/dropout.h"
 #include "kiln/nn/flatten.h"

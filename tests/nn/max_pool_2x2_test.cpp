@@ -1,5 +1,5 @@
 // The CPU's dedicated 2x2 / stride 2 max pool (SSE lanes of four outputs plus
-// a scalar tail, src/cpu/pool_cpu.cpp) keeps the generic loop's rules: same
+// a scalar tail, src/cpu/pool2d_cpu.cpp) keeps the generic loop's rules: same
 // values, the first maximum of a window gets the gradient, NaN wins.
 #include <gtest/gtest.h>
 

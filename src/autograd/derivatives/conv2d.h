@@ -1,4 +1,4 @@
-// Backward formula of conv2d (src/ops/conv.cpp): the backend's fused
+// Backward formula of conv2d (src/ops/conv2d.cpp): the backend's fused
 // conv2d_backward computes the input, weight and bias gradients in one call.
 #pragma once
 #include "autograd/node.h"

@@ -9,7 +9,7 @@ namespace kiln::cpu {
 enum class ConvImpl { Im2col, OneDnn };
 
 // Whether CpuBackend may use oneDNN for float32 convolutions with a deep
-// reduction (see the measurements in conv_cpu.cpp); KILN_CPU_CONV=im2col
+// reduction (see the measurements in conv2d_cpu.cpp); KILN_CPU_CONV=im2col
 // forces the im2col path everywhere.
 ConvImpl default_conv_impl();
 bool onednn_available();

@@ -1,4 +1,4 @@
-#include "autograd/derivatives/conv.h"
+#include "autograd/derivatives/conv2d.h"
 
 #include "ops/op_util.h"
 

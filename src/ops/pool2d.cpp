@@ -1,7 +1,7 @@
 // max_pool2d, avg_pool2d, adaptive_avg_pool2d.
 #include <algorithm>
 
-#include "autograd/derivatives/pool.h"
+#include "autograd/derivatives/pool2d.h"
 #include "kiln/ops/factory.h"
 #include "kiln/ops/linalg.h"
 #include "kiln/ops/nn.h"

@@ -2,7 +2,7 @@
 // with oneDNN (KILN_WITH_ONEDNN). Tensors stay in kiln's plain NCHW/OIHW
 // layouts; oneDNN picks its implementation for those layouts. Primitive
 // creation is costly, so primitives are cached per shape and parameters.
-#include "cpu/conv_cpu.h"
+#include "cpu/conv2d_cpu.h"
 
 #include "core/tensor_impl.h"
 #include "cpu/cpu_backend.h"

@@ -1,4 +1,4 @@
-// Backward formulas of max_pool2d and avg_pool2d (src/ops/pool.cpp).
+// Backward formulas of max_pool2d and avg_pool2d (src/ops/pool2d.cpp).
 #pragma once
 #include "autograd/node.h"
 #include "backend/backend.h"

@@ -1,5 +1,5 @@
 // conv2d: argument checks, output shape, backend call, autograd record.
-#include "autograd/derivatives/conv.h"
+#include "autograd/derivatives/conv2d.h"
 #include "kiln/ops/nn.h"
 #include "ops/op_util.h"
 

@@ -1,4 +1,4 @@
-#include "autograd/derivatives/pool.h"
+#include "autograd/derivatives/pool2d.h"
 
 #include "ops/op_util.h"
 

@@ -1,4 +1,4 @@
-#include "kiln/nn/batchnorm.h"
+#include "kiln/nn/batch_norm.h"
 
 #include "kiln/core/grad_mode.h"
 #include "kiln/nn/init.h"

@@ -11,12 +11,12 @@
 // weight gradients go to per-thread partial sums added at the end.
 // A 1x1, stride 1, unpadded convolution uses x itself as col.
 //
-// oneDNN path (f32 only, conv_onednn_cpu.cpp): oneDNN's own primitives.
+// oneDNN path (f32 only, conv2d_onednn_cpu.cpp): oneDNN's own primitives.
 //
 // Which is the default comes from benchmarks/cpu/bench_conv.cpp on the
 // Fashion-MNIST CNN shapes (batch 64, 2 threads, AMD EPYC, AVX2); see
 // default_conv_impl() below for the numbers.
-#include "cpu/conv_cpu.h"
+#include "cpu/conv2d_cpu.h"
 
 #include <cblas.h>
 #include <omp.h>
