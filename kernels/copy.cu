@@ -8,16 +8,16 @@
 //         (common/map.cuh): 16-byte vector path when contiguous, index math
 //         when strided. Overwrites dst.
 // fill:   every element of out (any strides) = one value given as bytes.
-// arange: out[i] = cast(start + step * i) computed in f64 without FMA
-//         contraction, as the CPU does, so both give the same values.
-// Status: compiled, not yet run on a GPU.
+// arange: out[i] = convert<T>(start + step * i) computed in f64 without FMA
+//         contraction, as the CPU does, so both give the same values
+//         (kiln/core/convert.h: saturating for integer outputs).
 #include <cstring>
 
 #include "common/check.h"
-#include "common/dispatch.h"
 #include "common/launch.cuh"
 #include "common/map.cuh"
-#include "kernels.h"
+#include "common/nvtx.h"
+#include "copy.h"
 
 namespace kiln::kernels {
 
@@ -47,7 +47,7 @@ __global__ void fill_strided_kernel(MapArgs<1> a, T value) {
 template <class T>
 __global__ void arange_kernel(T* out, int64_t n, double start, double step) {
   for (int64_t i = global_thread(); i < n; i += grid_threads())
-    out[i] = static_cast<T>(static_cast<opmath_t<T>>(__dadd_rn(start, __dmul_rn(step, static_cast<double>(i)))));
+    out[i] = convert<T>(__dadd_rn(start, __dmul_rn(step, static_cast<double>(i))));
 }
 
 bool contiguous_1d(const StridedArray& a) { return a.ndim == 0 || (a.ndim == 1 && a.strides[0] == 1); }
@@ -55,17 +55,18 @@ bool contiguous_1d(const StridedArray& a) { return a.ndim == 0 || (a.ndim == 1 &
 }  // namespace
 
 void launch_copy(const StridedArray& src, const StridedArray& dst, cudaStream_t stream) {
+  KILN_NVTX_RANGE("copy");
   const int64_t n = numel(dst);
   if (n == 0) return;
   if (src.dtype == dst.dtype && contiguous_1d(src) && contiguous_1d(dst)) {
-    KILN_KERNEL_CHECK(cudaMemcpyAsync(dst.data, src.data, static_cast<size_t>(n) * element_size(dst.dtype),
+    KILN_CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data, static_cast<size_t>(n) * element_size(dst.dtype),
                                       cudaMemcpyDeviceToDevice, stream));
-    if (sync_debug_enabled()) KILN_KERNEL_CHECK(cudaStreamSynchronize(stream));
+    if (sync_debug_enabled()) KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
     return;
   }
-  visit_all(dst.dtype, [&](auto out_tag) {
+  visit_dtype(dst.dtype, [&](auto out_tag) {
     using TOut = decltype(out_tag);
-    visit_all(src.dtype, [&](auto in_tag) {
+    visit_dtype(src.dtype, [&](auto in_tag) {
       using TIn = decltype(in_tag);
       const StridedArray* ins[] = {&src};
       launch_map<TOut, TIn>("copy", dst, ins, Identity{}, stream);
@@ -74,9 +75,10 @@ void launch_copy(const StridedArray& src, const StridedArray& dst, cudaStream_t 
 }
 
 void launch_fill(const StridedArray& out, const void* value, cudaStream_t stream) {
+  KILN_NVTX_RANGE("fill");
   const int64_t n = numel(out);
   if (n == 0) return;
-  visit_all(out.dtype, [&](auto tag) {
+  visit_dtype(out.dtype, [&](auto tag) {
     using T = decltype(tag);
     T v;
     std::memcpy(&v, value, sizeof(T));
@@ -91,8 +93,9 @@ void launch_fill(const StridedArray& out, const void* value, cudaStream_t stream
 }
 
 void launch_arange(void* out, DType dtype, int64_t n, double start, double step, cudaStream_t stream) {
+  KILN_NVTX_RANGE("arange");
   if (n == 0) return;
-  visit_all(dtype, [&](auto tag) {
+  visit_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
     arange_kernel<T><<<grid_for(n, kThreads), kThreads, 0, stream>>>(static_cast<T*>(out), n, start, step);
     KILN_CHECK_LAUNCH("arange", stream);

@@ -2,6 +2,7 @@
 #pragma once
 #include "kiln/autograd/autograd.h"
 #include "kiln/autograd/gradcheck.h"
+#include "kiln/core/convert.h"
 #include "kiln/core/device.h"
 #include "kiln/core/dtype.h"
 #include "kiln/core/error.h"

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kiln/core/convert.h"
 #include "kiln/core/dtype.h"
 
 namespace kiln::kernels {
@@ -19,10 +20,9 @@ template <class T> using acc_t = typename acc_type<T>::type;
 // Stored value -> opmath value.
 template <class T> __host__ __device__ inline opmath_t<T> to_op(T v) { return static_cast<opmath_t<T>>(v); }
 
-// Opmath value -> stored value. bool is "not zero" like the CPU copy.
-template <class T, class V> __host__ __device__ inline T from_op(V v) {
-  if constexpr (std::is_same_v<T, bool> && !std::is_same_v<V, bool>) return v != V(0);
-  else return static_cast<T>(static_cast<opmath_t<T>>(v));
-}
+// Opmath value -> stored value, by kiln's one conversion rule
+// (kiln/core/convert.h, shared with the CPU): bool is "not zero", floating
+// to integer saturates (NaN -> 0).
+template <class T, class V> __host__ __device__ inline T from_op(V v) { return convert<T>(v); }
 
 }  // namespace kiln::kernels

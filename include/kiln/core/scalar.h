@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kiln/core/convert.h"
 #include "kiln/core/dtype.h"
 
 namespace kiln {
@@ -31,11 +32,12 @@ class Scalar {
   bool is_floating() const { return kind_ == Kind::Float; }
   bool is_integral() const { return kind_ != Kind::Float; }
   double to_double() const { return kind_ == Kind::Float ? d_ : static_cast<double>(i_); }
-  int64_t to_int() const { return kind_ == Kind::Float ? static_cast<int64_t>(d_) : i_; }
+  int64_t to_int() const { return kind_ == Kind::Float ? convert<int64_t>(d_) : i_; }
+  // The value as element type T, by kiln's one conversion rule (kiln/core/convert.h).
   template <class T> T to() const {
     if constexpr (std::is_same_v<T, bool>) return to_double() != 0.0;
-    else if constexpr (std::is_integral_v<T>) return static_cast<T>(to_int());
-    else return static_cast<T>(static_cast<float>(to_double()));
+    else if (kind_ == Kind::Float) return convert<T>(d_);
+    else return convert<T>(i_);
   }
   // The dtype a tensor made from this scalar alone would have.
   DType natural_dtype() const {
