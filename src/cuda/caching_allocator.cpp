@@ -245,6 +245,37 @@ void CachingAllocator::record_stream(void* ptr, StreamId stream) {
   if (stream != it->second->stream) it->second->stream_uses.insert(stream);
 }
 
+void CachingAllocator::stream_destroyed(StreamId stream) {
+  constexpr StreamId kDefaultStream = 0;
+  if (stream == kDefaultStream) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& kv : live_) {
+    Block* b = kv.second;
+    b->stream_uses.erase(stream);
+    if (b->stream == stream) b->stream = kDefaultStream;
+  }
+  // Blocks waiting for events keep their events (recorded before the
+  // stream went, so they still complete); they return to the default pool.
+  for (PendingFree& pf : pending_)
+    if (pf.block->stream == stream) pf.block->stream = kDefaultStream;
+  // Free blocks are keyed by stream: take them out, re-key, put them back.
+  for (FreeSet* pool : {&small_free_, &large_free_}) {
+    std::vector<Block*> moved;
+    for (auto it = pool->begin(); it != pool->end();) {
+      if ((*it)->stream == stream) {
+        moved.push_back(*it);
+        it = pool->erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (Block* b : moved) {
+      b->stream = kDefaultStream;
+      pool->insert(b);
+    }
+  }
+}
+
 bool CachingAllocator::owns(void* ptr) {
   std::lock_guard<std::mutex> lock(mutex_);
   return live_.count(ptr) != 0;

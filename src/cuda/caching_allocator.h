@@ -14,6 +14,8 @@
 // - A block freed is reusable right away on the stream it was allocated on
 //   (work there is ordered). If other streams used it (record_stream), an
 //   event is recorded on each; it returns to its pool when all have completed.
+//   A stream destroyed meanwhile is dropped from those lists, and its pool
+//   joins the default stream's (stream_destroyed).
 // - When the device is out of memory, cached free segments are given back
 //   and the allocation is retried once; then OutOfMemoryError is thrown with
 //   the request, the device's free/total memory and these statistics.
@@ -75,6 +77,12 @@ class CachingAllocator {
   void free(void* ptr);
   // `ptr` (a live allocation) is also used by work on `stream`.
   void record_stream(void* ptr, StreamId stream);
+  // `stream` is being destroyed after all its work finished (the caller
+  // synchronised it): live blocks stop listing it (no event can be recorded
+  // on it any more, and none is needed), and the blocks allocated on it,
+  // free or live, move to the legacy default stream's pool (stream 0), so
+  // none is stranded in a pool no stream will ask again.
+  void stream_destroyed(StreamId stream);
   bool owns(void* ptr);
   size_t block_size(void* ptr);  // rounded size of a live allocation
 

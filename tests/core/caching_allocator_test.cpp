@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <set>
 
 #include "cuda/caching_allocator.h"
 
@@ -32,6 +33,7 @@ struct FakeState {
   std::map<EventId, StreamId> event_stream;
   EventId next_event = 1;
   int waits = 0;
+  std::set<StreamId> destroyed;  // cudaEventRecord on these fails
   void complete_all_events() {
     for (auto& kv : events) kv.second = true;
   }
@@ -59,6 +61,7 @@ class FakeDevice : public DeviceMemory {
     *total_b = s_->capacity;
   }
   EventId record_event(StreamId stream) override {
+    if (s_->destroyed.count(stream)) throw kiln::CudaError("cudaEventRecord: invalid resource handle (stream destroyed)");
     EventId e = s_->next_event++;
     s_->events[e] = false;
     s_->event_stream[e] = stream;
@@ -238,6 +241,45 @@ TEST(CachingAllocator, BlockUsedOnAnotherStreamIsReusedOnlyAfterItsEventComplete
   EXPECT_TRUE(pool.state->events.empty());  // destroyed once done
   pool.alloc.free(b);
   pool.alloc.free(c);
+}
+
+// A stream (a kiln::cuda::Stream made by create()) destroyed while a block
+// still lists it from record_stream: its work is finished, so the block
+// needs no event for it, and one could not be recorded any more. Before
+// stream_destroyed, free() threw here and the block was lost to the pool.
+TEST(CachingAllocator, ABlockListingADestroyedStreamIsFreedWithoutLeaking) {
+  Pool pool;
+  void* a = pool.alloc.allocate(1000, kStreamA);
+  pool.alloc.record_stream(a, kStreamB);
+  pool.state->destroyed.insert(kStreamB);
+  pool.alloc.stream_destroyed(kStreamB);
+  EXPECT_NO_THROW(pool.alloc.free(a));
+  EXPECT_TRUE(pool.state->events.empty());
+  EXPECT_EQ(pool.alloc.stats().active_blocks, 0u);
+  const size_t mallocs = pool.state->mallocs;
+  EXPECT_EQ(pool.alloc.allocate(1000, kStreamA), a) << "the block went back to stream A's pool";
+  EXPECT_EQ(pool.state->mallocs, mallocs);
+  pool.alloc.free(a);
+}
+
+// Blocks allocated on a destroyed stream, cached or still in use, join the
+// default stream's pool instead of waiting for a stream that will not ask again.
+TEST(CachingAllocator, BlocksOfADestroyedStreamAreReusedOnTheDefaultStream) {
+  Pool pool;
+  void* cached = pool.alloc.allocate(1000, kStreamB);
+  void* live = pool.alloc.allocate(3 * kMiB, kStreamB);
+  pool.alloc.free(cached);
+  pool.state->destroyed.insert(kStreamB);
+  pool.alloc.stream_destroyed(kStreamB);
+  const size_t mallocs = pool.state->mallocs;
+  EXPECT_EQ(pool.alloc.allocate(1000, 0), cached);
+  pool.alloc.free(live);
+  EXPECT_EQ(pool.alloc.allocate(3 * kMiB, 0), live);
+  EXPECT_EQ(pool.state->mallocs, mallocs);
+  pool.alloc.free(cached);
+  pool.alloc.free(live);
+  pool.alloc.empty_cache();
+  EXPECT_EQ(pool.state->used, 0u) << "every segment could be given back";
 }
 
 TEST(CachingAllocator, RecordStreamOnTheAllocationStreamRecordsNoEvent) {
