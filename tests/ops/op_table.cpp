@@ -20,6 +20,11 @@ const RowFamily kRowFamilies[] = {
     shape_rows,
     factory_rows,
     nn_rows,
+    softmax_rows,
+    cross_entropy_rows,
+    batch_norm_rows,
+    conv2d_rows,
+    pool2d_rows,
 };
 }  // namespace
 
@@ -30,6 +35,7 @@ const std::vector<OpRow>& all_rows() {
       for (OpRow& r : family()) {
         if (r.covers.empty()) r.covers = {r.name};
         if (!r.out_dtype) r.out_dtype = same_dtype;
+        KILN_INTERNAL_ASSERT(r.fn && r.ref, "op table: row ", r.name, " needs fn and ref");
         all.push_back(std::move(r));
       }
     }
@@ -50,6 +56,28 @@ const std::vector<Sample>& samples_of(const OpRow& row) {
     if (n > 0) s.name += "_" + std::to_string(n);
   }
   return cache.emplace(row.name, std::move(samples)).first->second;
+}
+
+// --- attributes -----------------------------------------------------------------------------
+template <class T>
+const T& Attrs::get(const std::string& key) const {
+  auto it = values_.find(key);
+  KILN_INTERNAL_ASSERT(it != values_.end(), "op table: the sample has no attribute \"", key, "\"");
+  const T* v = std::get_if<T>(&it->second);
+  KILN_INTERNAL_ASSERT(v != nullptr, "op table: attribute \"", key, "\" has another type");
+  return *v;
+}
+template const bool& Attrs::get<bool>(const std::string&) const;
+template const int64_t& Attrs::get<int64_t>(const std::string&) const;
+template const std::string& Attrs::get<std::string>(const std::string&) const;
+template const Shape& Attrs::get<Shape>(const std::string&) const;
+template const std::vector<double>& Attrs::get<std::vector<double>>(const std::string&) const;
+
+double Attrs::d(const std::string& key) const {
+  auto it = values_.find(key);
+  if (it != values_.end())
+    if (const int64_t* v = std::get_if<int64_t>(&it->second)) return static_cast<double>(*v);
+  return get<double>(key);
 }
 
 // --- reference arithmetic -------------------------------------------------------------------

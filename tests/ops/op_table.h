@@ -1,18 +1,23 @@
 // The op database that drives tests/ops (PyTorch's OpInfo, ggml's
-// test-backend-ops): one OpRow per public op, each with sample inputs, the
-// kiln call, an independent float64 reference written as plain loops, the
-// dtypes it supports, tolerances, gradcheck settings, documented errors and
-// skips (each with a reason).
+// test-backend-ops): one OpRow per public op, holding the kiln call and an
+// independent float64 reference written as plain loops, its samples (inputs
+// and attributes only: the non-tensor arguments of the call), the dtypes it
+// supports, tolerances, gradcheck settings, documented errors and skips
+// (each with a reason).
 //
-// Rows live in several files (rows_elementwise.cpp, rows_reduce.cpp, ...).
-// To add a family: write `std::vector<OpRow> my_rows()` in a new
-// tests/ops/rows_<family>.cpp, declare it below and add one line to
-// kRowFamilies in op_table.cpp.
+// Rows live in several files (rows_elementwise.cpp, rows_reduce.cpp, ...;
+// the ops whose file stem runs through every layer have their own:
+// rows_softmax.cpp, rows_cross_entropy.cpp, rows_batch_norm.cpp,
+// rows_conv2d.cpp, rows_pool2d.cpp). To add a family: write
+// `std::vector<OpRow> my_rows()` in a new tests/ops/rows_<family>.cpp,
+// declare it below and add one line to kRowFamilies in op_table.cpp.
 #pragma once
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <kiln/kiln.h>
@@ -68,14 +73,53 @@ struct SampleInput {
   DType fixed_dtype = kInt64;
 };
 
-using KilnFn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
-using RefFn = std::function<std::vector<Ref>(const std::vector<Ref>&)>;
+// A sample's attributes: the non-tensor arguments its row's call and
+// reference read (dims, flags, scalars, which overload), by name. Set with
+// the two-argument forms, read with the one-argument ones:
+//   Attrs().i("dim", 1).b("keepdim", true)   ...   a.i("dim"), a.b("keepdim")
+// Reading a missing or differently typed attribute is a test bug and
+// throws; b() of a missing flag is false.
+class Attrs {
+ public:
+  Attrs& b(const std::string& key, bool v) { return put(key, v); }
+  Attrs& i(const std::string& key, int64_t v) { return put(key, v); }
+  Attrs& d(const std::string& key, double v) { return put(key, v); }
+  Attrs& s(const std::string& key, std::string v) { return put(key, std::move(v)); }
+  Attrs& shape(const std::string& key, Shape v) { return put(key, std::move(v)); }
+  Attrs& values(const std::string& key, std::vector<double> v) { return put(key, std::move(v)); }
+
+  bool has(const std::string& key) const { return values_.count(key) != 0; }
+  bool b(const std::string& key) const { return has(key) && get<bool>(key); }
+  int64_t i(const std::string& key) const { return get<int64_t>(key); }
+  double d(const std::string& key) const;  // an int64 attribute reads as a double too
+  const std::string& s(const std::string& key) const { return get<std::string>(key); }
+  const Shape& shape(const std::string& key) const { return get<Shape>(key); }
+  const std::vector<double>& values(const std::string& key) const { return get<std::vector<double>>(key); }
+  std::optional<int64_t> opt_i(const std::string& key) const {
+    return has(key) ? std::optional<int64_t>(i(key)) : std::nullopt;
+  }
+  std::optional<double> opt_d(const std::string& key) const {
+    return has(key) ? std::optional<double>(d(key)) : std::nullopt;
+  }
+
+ private:
+  using Value = std::variant<bool, int64_t, double, std::string, Shape, std::vector<double>>;
+  template <class T> Attrs& put(const std::string& key, T v) {
+    values_[key] = Value(std::move(v));
+    return *this;
+  }
+  template <class T> const T& get(const std::string& key) const;
+  std::map<std::string, Value> values_;
+};
+
+// A row's call and reference, given one sample's inputs and attributes.
+using KilnFn = std::function<std::vector<Tensor>(const std::vector<Tensor>&, const Attrs&)>;
+using RefFn = std::function<std::vector<Ref>(const std::vector<Ref>&, const Attrs&)>;
 
 struct Sample {
   std::string name;  // "a[4,7]_b[7]_noncontig"; made from the inputs when empty
   std::vector<SampleInput> inputs;
-  KilnFn fn;
-  RefFn ref;
+  Attrs attrs;
   bool differentiable = true;  // false: skip gradcheck for this sample only
 };
 
@@ -109,6 +153,8 @@ struct ErrorCase {
 struct OpRow {
   std::string name;                         // "add", "softmax"
   std::vector<std::string> covers;          // public functions it tests (defaults to {name})
+  KilnFn fn;                                // the public function(s), called with a sample
+  RefFn ref;                                // the float64 reference of fn
   std::function<std::vector<Sample>()> samples;
   std::vector<DType> dtypes;
   Domain domain = Domain::Any;
@@ -150,6 +196,11 @@ std::vector<OpRow> indexing_rows();
 std::vector<OpRow> shape_rows();
 std::vector<OpRow> factory_rows();
 std::vector<OpRow> nn_rows();
+std::vector<OpRow> softmax_rows();
+std::vector<OpRow> cross_entropy_rows();
+std::vector<OpRow> batch_norm_rows();
+std::vector<OpRow> conv2d_rows();
+std::vector<OpRow> pool2d_rows();
 
 // Every row of every family (built once).
 const std::vector<OpRow>& all_rows();

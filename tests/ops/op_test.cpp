@@ -1,12 +1,22 @@
 // The suites driven by the op table (tests/ops/op_table.h):
 //   OpForward    op x device x dtype x sample: kiln vs the float64 reference
-//                (and, on a GPU machine, CUDA forward and backward vs CPU)
+//                (and, on a GPU machine, CUDA forward and backward vs CPU),
+//                with every allocation guarded by sentinel bytes
+//                (sentinel_guard.h): a kernel writing past the end of its
+//                output fails the case
 //   OpGradcheck  differentiable rows, float64 on the CPU
 //   OpErrors     the documented errors: class and message
 //   OpCoverage   every public op in include/kiln/ops/*.h has a row or an exemption
+//   OpGuard      the sentinel guard itself catches a write past the end
+//   DISABLED_OpPerf  perf mode: times every row on every device, dtype by
+//                dtype, on its largest sample, and prints one table. Run it with
+//                kiln_test_ops --gtest_also_run_disabled_tests --gtest_filter='DISABLED_OpPerf.*'
+//                (speed is reported here, never asserted).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,6 +25,7 @@
 #include <sstream>
 
 #include "ops/op_table.h"
+#include "ops/sentinel_guard.h"
 
 namespace kiln::testing {
 namespace {
@@ -96,8 +107,7 @@ void check_outputs(const OpRow& row, DType dtype, const std::vector<Tensor>& got
   }
 }
 
-TEST_P(OpForward, MatchesReference) {
-  const ForwardCase& c = GetParam();
+void run_forward_case(const ForwardCase& c) {
   const OpRow& row = all_rows()[c.row];
   const Sample& s = samples_of(row)[c.sample];
   if (const Skip* skip = find_skip(row, c.device, c.dtype, s.name)) GTEST_SKIP() << skip->reason;
@@ -105,8 +115,8 @@ TEST_P(OpForward, MatchesReference) {
   std::vector<Tensor> cpu_inputs = make_inputs(row, s, c.dtype, Device(kCPU), seed);
   std::vector<Ref> refs;
   for (const Tensor& t : cpu_inputs) refs.push_back(to_ref(t));
-  const std::vector<Ref> expected = s.ref(refs);
-  const std::vector<Tensor> cpu_out = s.fn(cpu_inputs);
+  const std::vector<Ref> expected = row.ref(refs, s.attrs);
+  const std::vector<Tensor> cpu_out = row.fn(cpu_inputs, s.attrs);
   if (c.device == "cpu") {
     check_outputs(row, c.dtype, cpu_out, expected, "cpu");
     return;
@@ -114,7 +124,7 @@ TEST_P(OpForward, MatchesReference) {
   // CUDA: the same values with the same layouts on the device.
   const Device dev(c.device);
   std::vector<Tensor> dev_inputs = make_inputs(row, s, c.dtype, dev, seed);
-  const std::vector<Tensor> dev_out = s.fn(dev_inputs);
+  const std::vector<Tensor> dev_out = row.fn(dev_inputs, s.attrs);
   for (const Tensor& t : dev_out) EXPECT_EQ(t.device(), dev);
   std::vector<Ref> cpu_as_ref;
   for (const Tensor& t : cpu_out) cpu_as_ref.push_back(to_ref(t));
@@ -133,7 +143,7 @@ TEST_P(OpForward, MatchesReference) {
       inputs[i].requires_grad_();
       wrt.push_back(inputs[i]);
     }
-    std::vector<Tensor> outs = s.fn(inputs);
+    std::vector<Tensor> outs = row.fn(inputs, s.attrs);
     Tensor loss;
     for (const Tensor& o : outs) {
       if (!is_floating(o.dtype()) || !o.requires_grad()) continue;
@@ -154,6 +164,12 @@ TEST_P(OpForward, MatchesReference) {
     if (!g_cpu[k].defined()) continue;
     EXPECT_TRUE(values_close(to_ref(g_dev[k]).v, to_ref(g_cpu[k]).v, {tol.rtol * 4, tol.atol * 4})) << "gradient " << k;
   }
+}
+
+TEST_P(OpForward, MatchesReference) {
+  SentinelGuard guard;
+  run_forward_case(GetParam());  // every tensor of the case is freed (and its sentinel checked) on return
+  for (const std::string& v : guard.violations()) ADD_FAILURE() << "written past the end of an allocation: " << v;
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, OpForward, ::testing::ValuesIn(forward_cases()),
@@ -209,8 +225,8 @@ TEST_P(OpGradcheck, AnalyticMatchesNumeric) {
     any = true;
   }
   ASSERT_TRUE(any) << "row marked differentiable but sample has no floating input";
-  auto f = [&s](const std::vector<Tensor>& v) {
-    std::vector<Tensor> outs = s.fn(v), floating;
+  auto f = [&row, &s](const std::vector<Tensor>& v) {
+    std::vector<Tensor> outs = row.fn(v, s.attrs), floating;
     for (const Tensor& o : outs)
       if (is_floating(o.dtype())) floating.push_back(o.reshape({-1}));
     if (floating.size() == 1 && outs.size() == 1) return outs[0];
@@ -285,6 +301,70 @@ TEST_P(OpErrors, ThrowsDocumentedError) {
 
 INSTANTIATE_TEST_SUITE_P(Table, OpErrors, ::testing::ValuesIn(error_cases()),
                          [](const ::testing::TestParamInfo<ErrCase>& info) { return sanitize(info.param.name); });
+
+// --- the sentinel guard ------------------------------------------------------------------------
+TEST(OpGuard, CatchesAWritePastTheEndOfAnOutputAndNothingElse) {
+  SentinelGuard guard;
+  {
+    Tensor ok = empty({5}, kFloat32);
+    for (int i = 0; i < 5; ++i) static_cast<float*>(ok.raw_data_ptr())[i] = 1.0f;  // in bounds
+  }
+  EXPECT_TRUE(guard.violations().empty());
+  {
+    Tensor out = empty({5}, kFloat32);
+    // What a kernel with an off-by-one bound would do: element 5 of 5. The
+    // sentinel bytes are the guard's own, so this write is not undefined.
+    static_cast<float*>(out.raw_data_ptr())[5] = 1.0f;
+  }
+  const std::vector<std::string> v = guard.violations();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NE(v[0].find("20 bytes"), std::string::npos) << v[0];
+  EXPECT_NE(v[0].find("byte 0 past the end"), std::string::npos) << v[0];
+}
+
+// --- perf mode -----------------------------------------------------------------------------------
+// Every row x device x dtype on its largest sample: mean milliseconds of the
+// forward after a warm-up call, timed for at least 20 ms (and at most 200
+// calls). A slow kernel shows up next to its neighbours in one table.
+TEST(DISABLED_OpPerf, TimesEveryRowOnEveryDevice) {
+  std::printf("| row | device | dtype | sample | calls | ms per call |\n|---|---|---|---|---|---|\n");
+  for (const OpRow& row : all_rows()) {
+    const std::vector<Sample>& samples = samples_of(row);
+    size_t largest = 0;
+    int64_t most = -1;
+    for (size_t i = 0; i < samples.size(); ++i) {
+      int64_t n = 0;
+      for (const SampleInput& in : samples[i].inputs) n += numel_of(in.shape);
+      if (n > most) {
+        most = n;
+        largest = i;
+      }
+    }
+    const Sample& s = samples[largest];
+    for (const std::string& dev : test_devices()) {
+      for (DType dt : row.dtypes) {
+        if (find_skip(row, dev, dt, s.name)) continue;
+        const std::vector<Tensor> inputs = make_inputs(row, s, dt, Device(dev), fnv1a(row.name));
+        auto wait = [&] {
+          if (dev != "cpu") cuda::synchronize();
+        };
+        row.fn(inputs, s.attrs);
+        wait();
+        const auto start = std::chrono::steady_clock::now();
+        int calls = 0;
+        double ms = 0;
+        do {
+          row.fn(inputs, s.attrs);
+          ++calls;
+          wait();
+          ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        } while (ms < 20 && calls < 200);
+        std::printf("| %s | %s | %s | %s | %d | %.4f |\n", row.name.c_str(), dev.c_str(), dtype_name(dt),
+                    s.name.c_str(), calls, ms / calls);
+      }
+    }
+  }
+}
 
 // --- coverage ----------------------------------------------------------------------------------------
 // Public functions that are tested elsewhere, with where and why.

@@ -44,15 +44,24 @@ inline std::vector<std::vector<SampleInput>> binary_inputs() {
           {in({1}), in({1})},           {in({2, 1, 3}), in({4, 1})},    {in({70, 513}), in({513})}};
 }
 
-// A sample from a single-output kiln call and reference.
-inline Sample sample(std::vector<SampleInput> inputs, std::function<Tensor(const std::vector<Tensor>&)> fn,
-                     std::function<Ref(const std::vector<Ref>&)> ref, std::string extra = "") {
+// A sample: inputs and attributes; `extra` names it after its inputs.
+inline Sample sample(std::vector<SampleInput> inputs, Attrs attrs = {}, const std::string& extra = "") {
   Sample s;
   s.name = extra.empty() ? "" : describe_inputs(inputs, extra);
   s.inputs = std::move(inputs);
-  s.fn = [fn](const std::vector<Tensor>& v) { return std::vector<Tensor>{fn(v)}; };
-  s.ref = [ref](const std::vector<Ref>& v) { return std::vector<Ref>{ref(v)}; };
+  s.attrs = std::move(attrs);
   return s;
+}
+inline Sample sample(std::vector<SampleInput> inputs, const std::string& extra) {
+  return sample(std::move(inputs), Attrs{}, extra);
+}
+
+// A row's fn and ref for a single output.
+inline KilnFn one_output(std::function<Tensor(const std::vector<Tensor>&, const Attrs&)> f) {
+  return [f](const std::vector<Tensor>& v, const Attrs& a) { return std::vector<Tensor>{f(v, a)}; };
+}
+inline RefFn one_ref(std::function<Ref(const std::vector<Ref>&, const Attrs&)> r) {
+  return [r](const std::vector<Ref>& v, const Attrs& a) { return std::vector<Ref>{r(v, a)}; };
 }
 
 inline ErrorCase error(std::string name, std::function<void()> call, ErrorKind kind, std::vector<std::string> expect) {

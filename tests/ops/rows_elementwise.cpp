@@ -1,5 +1,6 @@
 // Rows for the elementwise ops of include/kiln/ops/math.h.
 #include <cmath>
+#include <limits>
 
 #include "ops/rows_common.h"
 
@@ -22,11 +23,11 @@ OpRow unary_row(const std::string& name, UnaryKiln f, UnaryRef r, std::vector<DT
   row.domain = domain;
   row.out_dtype = std::move(out_dtype);
   if (differentiable) row.grad = grad_on();
-  row.samples = [f, r] {
+  row.fn = one_output([f](const std::vector<Tensor>& v, const Attrs&) { return f(v[0]); });
+  row.ref = one_ref([r](const std::vector<Ref>& v, const Attrs&) { return map1(v[0], r); });
+  row.samples = [] {
     std::vector<Sample> out;
-    for (auto& inputs : unary_inputs())
-      out.push_back(sample(inputs, [f](const std::vector<Tensor>& v) { return f(v[0]); },
-                           [r](const std::vector<Ref>& v) { return map1(v[0], r); }));
+    for (auto& inputs : unary_inputs()) out.push_back(sample(inputs));
     return out;
   };
   return row;
@@ -40,11 +41,12 @@ OpRow binary_row(const std::string& name, BinaryKiln f, BinaryRef r, std::vector
   row.domain = domain;
   row.out_dtype = std::move(out_dtype);
   if (differentiable) row.grad = grad_on();
-  row.samples = [f, r] {
+  // "self": both operands are the first input (every element ties).
+  row.fn = one_output([f](const std::vector<Tensor>& v, const Attrs& a) { return f(v[0], a.b("self") ? v[0] : v[1]); });
+  row.ref = one_ref([r](const std::vector<Ref>& v, const Attrs& a) { return map2(v[0], a.b("self") ? v[0] : v[1], r); });
+  row.samples = [] {
     std::vector<Sample> out;
-    for (auto& inputs : binary_inputs())
-      out.push_back(sample(inputs, [f](const std::vector<Tensor>& v) { return f(v[0], v[1]); },
-                           [r](const std::vector<Ref>& v) { return map2(v[0], v[1], r); }));
+    for (auto& inputs : binary_inputs()) out.push_back(sample(inputs));
     return out;
   };
   return row;
@@ -61,12 +63,17 @@ std::vector<OpRow> arithmetic_rows() {
   {
     OpRow r = binary_row("add", [](const Tensor& a, const Tensor& b) { return add(a, b); },
                          [](double a, double b) { return a + b; }, numeric_dtypes(), Domain::Any);
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs& a) {
+      return a.has("alpha") ? add(v[0], v[1], a.i("alpha")) : add(v[0], v[1]);
+    });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) {
+      const double alpha = a.has("alpha") ? a.d("alpha") : 1.0;
+      return map2(v[0], v[1], [alpha](double x, double y) { return x + alpha * y; });
+    });
     auto base = r.samples;
     r.samples = [base] {
       auto s = base();
-      s.push_back(sample({in({3, 4}), in({4})}, [](const std::vector<Tensor>& v) { return add(v[0], v[1], 3); },
-                         [](const std::vector<Ref>& v) { return map2(v[0], v[1], [](double a, double b) { return a + 3 * b; }); },
-                         "alpha3"));
+      s.push_back(sample({in({3, 4}), in({4})}, Attrs().i("alpha", 3), "alpha3"));
       return s;
     };
     r.errors = {
@@ -78,12 +85,17 @@ std::vector<OpRow> arithmetic_rows() {
   {
     OpRow r = binary_row("sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); },
                          [](double a, double b) { return a - b; }, numeric_dtypes(), Domain::Any);
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs& a) {
+      return a.has("alpha") ? sub(v[0], v[1], a.i("alpha")) : sub(v[0], v[1]);
+    });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) {
+      const double alpha = a.has("alpha") ? a.d("alpha") : 1.0;
+      return map2(v[0], v[1], [alpha](double x, double y) { return x - alpha * y; });
+    });
     auto base = r.samples;
     r.samples = [base] {
       auto s = base();
-      s.push_back(sample({in({3, 4}), in({4})}, [](const std::vector<Tensor>& v) { return sub(v[0], v[1], 2); },
-                         [](const std::vector<Ref>& v) { return map2(v[0], v[1], [](double a, double b) { return a - 2 * b; }); },
-                         "alpha2"));
+      s.push_back(sample({in({3, 4}), in({4})}, Attrs().i("alpha", 2), "alpha2"));
       return s;
     };
     r.errors = {error("bool_operands", [] { sub(ones({2}, kBool), ones({2}, kBool)); }, ErrorKind::DType, {"sub", "bool"}),
@@ -107,20 +119,32 @@ std::vector<OpRow> arithmetic_rows() {
     // pow(tensor, tensor) on a positive base; pow(tensor, scalar); pow(scalar, tensor).
     OpRow r = binary_row("pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); },
                          [](double a, double b) { return std::pow(a, b); }, floating_dtypes(), Domain::Positive);
+    // Attributes: exponent (a double scalar), int_exponent (an integer
+    // scalar) or base (a scalar base); none: pow(tensor, tensor).
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs& a) {
+      if (a.has("exponent")) return pow(v[0], a.d("exponent"));
+      if (a.has("int_exponent")) return pow(v[0], a.i("int_exponent"));
+      if (a.has("base")) return pow(a.d("base"), v[0]);
+      return pow(v[0], v[1]);
+    });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) {
+      if (a.has("exponent") || a.has("int_exponent")) {
+        const double e = a.d(a.has("exponent") ? "exponent" : "int_exponent");
+        return map1(v[0], [e](double x) { return std::pow(x, e); });
+      }
+      if (a.has("base")) {
+        const double b = a.d("base");
+        return map1(v[0], [b](double x) { return std::pow(b, x); });
+      }
+      return map2(v[0], v[1], [](double x, double y) { return std::pow(x, y); });
+    });
     auto base = r.samples;
     r.samples = [base] {
       auto s = base();
-      for (double e : {2.0, 3.0, 0.5, -1.5, 0.0, 1.0}) {
-        s.push_back(sample({in({4, 5})}, [e](const std::vector<Tensor>& v) { return pow(v[0], e); },
-                           [e](const std::vector<Ref>& v) { return map1(v[0], [e](double x) { return std::pow(x, e); }); },
-                           "scalar_exp" + std::to_string(static_cast<int>(e * 10))));
-      }
-      s.push_back(sample({in({3, 4}, kT)}, [](const std::vector<Tensor>& v) { return pow(v[0], 2); },
-                         [](const std::vector<Ref>& v) { return map1(v[0], [](double x) { return x * x; }); },
-                         "scalar_int_exp2"));
-      s.push_back(sample({in_domain({3, 4}, Domain::Unit)}, [](const std::vector<Tensor>& v) { return pow(2.5, v[0]); },
-                         [](const std::vector<Ref>& v) { return map1(v[0], [](double x) { return std::pow(2.5, x); }); },
-                         "scalar_base"));
+      for (double e : {2.0, 3.0, 0.5, -1.5, 0.0, 1.0})
+        s.push_back(sample({in({4, 5})}, Attrs().d("exponent", e), "scalar_exp" + std::to_string(static_cast<int>(e * 10))));
+      s.push_back(sample({in({3, 4}, kT)}, Attrs().i("int_exponent", 2), "scalar_int_exp2"));
+      s.push_back(sample({in_domain({3, 4}, Domain::Unit)}, Attrs().d("base", 2.5), "scalar_base"));
       return s;
     };
     r.covers = {"pow"};
@@ -134,15 +158,22 @@ std::vector<OpRow> arithmetic_rows() {
                          [](double a, double b) { return std::pow(a, b); }, {kInt32, kInt64}, Domain::Positive, same_dtype,
                          false);
     r.covers = {"pow"};
-    auto base = r.samples;
+    // The exponents are a fixed int64 input cast to the base's dtype, or an integer scalar.
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs& a) {
+      if (a.has("int_exponent")) return pow(v[0], a.i("int_exponent"));
+      return pow(v[0], v[1].to(v[0].dtype()));
+    });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) {
+      if (a.has("int_exponent")) {
+        const double e = a.d("int_exponent");
+        return map1(v[0], [e](double x) { return std::pow(x, e); });
+      }
+      return map2(v[0], v[1], [](double x, double y) { return std::pow(x, y); });
+    });
     r.samples = [] {
       std::vector<Sample> s;
-      s.push_back(sample({in({3, 4}), fixed({4}, {0, 1, 2, 3})},
-                         [](const std::vector<Tensor>& v) { return pow(v[0], v[1].to(v[0].dtype())); },
-                         [](const std::vector<Ref>& v) { return map2(v[0], v[1], [](double a, double b) { return std::pow(a, b); }); },
-                         "int_exponents"));
-      s.push_back(sample({in({5})}, [](const std::vector<Tensor>& v) { return pow(v[0], 3); },
-                         [](const std::vector<Ref>& v) { return map1(v[0], [](double a) { return a * a * a; }); }, "cube"));
+      s.push_back(sample({in({3, 4}), fixed({4}, {0, 1, 2, 3})}, "int_exponents"));
+      s.push_back(sample({in({5})}, Attrs().i("int_exponent", 3), "cube"));
       return s;
     };
     rows.push_back(r);
@@ -199,20 +230,25 @@ std::vector<OpRow> unary_rows() {
     r.name = "clamp";
     r.dtypes = numeric_dtypes();
     r.grad = grad_on();
+    // Attributes min and/or max (doubles; an integer bound stays an integer scalar).
+    auto bound = [](const Attrs& a, const char* key) -> std::optional<Scalar> {
+      if (!a.has(key)) return std::nullopt;
+      if (a.has(std::string(key) + "_int")) return Scalar(a.i(key));
+      return Scalar(a.d(key));
+    };
+    r.fn = one_output([bound](const std::vector<Tensor>& v, const Attrs& a) {
+      return clamp(v[0], bound(a, "min"), bound(a, "max"));
+    });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) {
+      const double inf = std::numeric_limits<double>::infinity();
+      const double lo = a.opt_d("min").value_or(-inf), hi = a.opt_d("max").value_or(inf);
+      return map1(v[0], [lo, hi](double x) { return std::min(std::max(x, lo), hi); });
+    });
     r.samples = [] {
       std::vector<Sample> s;
-      for (auto& inputs : unary_inputs()) {
-        s.push_back(sample(inputs, [](const std::vector<Tensor>& v) { return clamp(v[0], -0.5, 1); },
-                           [](const std::vector<Ref>& v) {
-                             return map1(v[0], [](double x) { return std::min(std::max(x, -0.5), 1.0); });
-                           }));
-      }
-      s.push_back(sample({in({4, 5})}, [](const std::vector<Tensor>& v) { return clamp(v[0], 0.25, std::nullopt); },
-                         [](const std::vector<Ref>& v) { return map1(v[0], [](double x) { return std::max(x, 0.25); }); },
-                         "min_only"));
-      s.push_back(sample({in({4, 5})}, [](const std::vector<Tensor>& v) { return clamp(v[0], std::nullopt, -1.5); },
-                         [](const std::vector<Ref>& v) { return map1(v[0], [](double x) { return std::min(x, -1.5); }); },
-                         "max_only"));
+      for (auto& inputs : unary_inputs()) s.push_back(sample(inputs, Attrs().d("min", -0.5).i("max", 1).b("max_int", true)));
+      s.push_back(sample({in({4, 5})}, Attrs().d("min", 0.25), "min_only"));
+      s.push_back(sample({in({4, 5})}, Attrs().d("max", -1.5), "max_only"));
       return s;
     };
     // Integer inputs with a fractional bound promote to float32.
@@ -232,16 +268,16 @@ std::vector<OpRow> selection_rows() {
     r.name = "where";
     r.dtypes = numeric_dtypes();
     r.grad = grad_on();
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs&) { return where(v[0], v[1], v[2]); });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs&) {
+      return map3(v[0], v[1], v[2], [](double c, double a, double b) { return c != 0 ? a : b; });
+    });
     r.samples = [] {
       std::vector<Sample> s;
-      auto fn = [](const std::vector<Tensor>& v) { return where(v[0], v[1], v[2]); };
-      auto ref = [](const std::vector<Ref>& v) {
-        return map3(v[0], v[1], v[2], [](double c, double a, double b) { return c != 0 ? a : b; });
-      };
-      s.push_back(sample({fixed({2, 3}, {1, 0, 1, 1, 0, 0}, kBool), in({2, 3}), in({2, 3})}, fn, ref));
-      s.push_back(sample({fixed({3}, {0, 1, 1}, kBool), in({4, 3}, kT), in({4, 1})}, fn, ref));
-      s.push_back(sample({fixed({4, 1}, {1, 0, 0, 1}, kBool), in({}), in({4, 5}, kS)}, fn, ref));
-      s.push_back(sample({fixed({0, 2}, {}, kBool), in({2}), in({2})}, fn, ref));
+      s.push_back(sample({fixed({2, 3}, {1, 0, 1, 1, 0, 0}, kBool), in({2, 3}), in({2, 3})}));
+      s.push_back(sample({fixed({3}, {0, 1, 1}, kBool), in({4, 3}, kT), in({4, 1})}));
+      s.push_back(sample({fixed({4, 1}, {1, 0, 0, 1}, kBool), in({}), in({4, 5}, kS)}));
+      s.push_back(sample({fixed({0, 2}, {}, kBool), in({2}), in({2})}));
       return s;
     };
     r.errors = {error("non_bool_condition", [] { where(zeros({2}), zeros({2}), zeros({2})); }, ErrorKind::DType,
@@ -261,13 +297,10 @@ std::vector<OpRow> selection_rows() {
   for (const auto& [name, f, ref] : comparisons) {
     OpRow r = binary_row(name, f, ref, numeric_dtypes(), Domain::Any, bool_dtype, false);
     auto base = r.samples;
-    auto fk = f;
-    auto rf = ref;
-    r.samples = [base, fk, rf] {
+    r.samples = [base] {
       auto s = base();
       // Against itself: every element ties, which random values never do.
-      s.push_back(sample({in({3, 4})}, [fk](const std::vector<Tensor>& v) { return fk(v[0], v[0]); },
-                         [rf](const std::vector<Ref>& v) { return map2(v[0], v[0], rf); }, "self"));
+      s.push_back(sample({in({3, 4})}, Attrs().b("self", true), "self"));
       return s;
     };
     rows.push_back(r);

@@ -50,6 +50,8 @@ std::vector<OpRow> indexing_rows() {
     r.name = "cat";
     r.dtypes = numeric_dtypes();
     r.grad = grad_on();
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs& a) { return cat(v, a.i("dim")); });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) { return ref_cat(v, a.i("dim")); });
     r.samples = [] {
       std::vector<Sample> s;
       const std::vector<std::pair<std::vector<SampleInput>, int64_t>> cases = {
@@ -59,11 +61,7 @@ std::vector<OpRow> indexing_rows() {
           {{in({3}), in({0}), in({2})}, 0},
           {{in({2, 0}), in({2, 3})}, 1},
           {{in({5, 6}, kE)}, 0}};
-      for (const auto& [inputs, dim] : cases) {
-        const int64_t d = dim;
-        s.push_back(sample(inputs, [d](const std::vector<Tensor>& v) { return cat(v, d); },
-                           [d](const std::vector<Ref>& v) { return ref_cat(v, d); }, "dim" + std::to_string(d)));
-      }
+      for (const auto& [inputs, dim] : cases) s.push_back(sample(inputs, Attrs().i("dim", dim), "dim" + std::to_string(dim)));
       // Mixed dtypes promote: cat(float, int64) is float.
       return s;
     };
@@ -79,22 +77,20 @@ std::vector<OpRow> indexing_rows() {
     r.name = "stack";
     r.dtypes = numeric_dtypes();
     r.grad = grad_on();
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs& a) { return stack(v, a.i("dim")); });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) {
+      const int64_t d = a.i("dim");
+      std::vector<Ref> parts = v;
+      const int64_t dd = d < 0 ? d + static_cast<int64_t>(v[0].shape.size()) + 1 : d;
+      for (Ref& p : parts) p.shape.insert(p.shape.begin() + dd, 1);
+      return ref_cat(parts, dd);
+    });
     r.samples = [] {
       std::vector<Sample> s;
       const std::vector<std::pair<std::vector<SampleInput>, int64_t>> cases = {
           {{in({2, 3}), in({2, 3})}, 0}, {{in({2, 3}), in({2, 3}, kT), in({2, 3})}, 2},
           {{in({}), in({})}, 0},         {{in({4}), in({4}, kS)}, -1}};
-      for (const auto& [inputs, dim] : cases) {
-        const int64_t d = dim;
-        s.push_back(sample(inputs, [d](const std::vector<Tensor>& v) { return stack(v, d); },
-                           [d](const std::vector<Ref>& v) {
-                             std::vector<Ref> parts = v;
-                             const int64_t dd = d < 0 ? d + static_cast<int64_t>(v[0].shape.size()) + 1 : d;
-                             for (Ref& p : parts) p.shape.insert(p.shape.begin() + dd, 1);
-                             return ref_cat(parts, dd);
-                           },
-                           "dim" + std::to_string(d)));
-      }
+      for (const auto& [inputs, dim] : cases) s.push_back(sample(inputs, Attrs().i("dim", dim), "dim" + std::to_string(dim)));
       return s;
     };
     r.errors = {error("size_mismatch", [] { stack({zeros({2}), zeros({3})}); }, ErrorKind::Shape, {"stack", "[2]", "[3]"})};
@@ -105,29 +101,28 @@ std::vector<OpRow> indexing_rows() {
     r.name = is_chunk ? "chunk" : "split";
     r.dtypes = numeric_dtypes();
     r.grad = grad_on();
+    // Attribute k: the number of chunks, or the size of each split.
+    r.fn = [is_chunk](const std::vector<Tensor>& v, const Attrs& a) {
+      return is_chunk ? chunk(v[0], a.i("k"), a.i("dim")) : split(v[0], a.i("k"), a.i("dim"));
+    };
+    r.ref = [is_chunk](const std::vector<Ref>& v, const Attrs& a) {
+      const int64_t kk = a.i("k");
+      const int64_t dd = wrap(a.i("dim"), v[0].shape.size());
+      const int64_t n = v[0].shape[dd];
+      const int64_t size = is_chunk ? std::max<int64_t>((n + kk - 1) / kk, 1) : kk;
+      std::vector<Ref> parts;
+      if (n == 0) parts.push_back(ref_narrow(v[0], dd, 0, 0));
+      for (int64_t start = 0; start < n; start += size) parts.push_back(ref_narrow(v[0], dd, start, std::min(size, n - start)));
+      return parts;
+    };
     r.samples = [is_chunk] {
       std::vector<Sample> s;
       const std::vector<std::tuple<SampleInput, int64_t, int64_t>> cases = {
           {in({7, 3}), 3, 0}, {in({4, 6}, kT), 2, 1}, {in({5}), 5, 0}, {in({5}), 7, 0}, {in({2, 9}, kS), 4, -1},
           {in({0, 3}), 2, 0}};  // a size-0 dim gives one empty part, as in PyTorch
-      for (const auto& [input, k, dim] : cases) {
-        const int64_t kk = k, d = dim;
-        Sample smp;
-        smp.inputs = {input};
-        smp.name = describe_inputs(smp.inputs, (is_chunk ? "chunks" : "size") + std::to_string(k) + "_dim" + std::to_string(d));
-        smp.fn = [is_chunk, kk, d](const std::vector<Tensor>& v) { return is_chunk ? chunk(v[0], kk, d) : split(v[0], kk, d); };
-        smp.ref = [is_chunk, kk, d](const std::vector<Ref>& v) {
-          const int64_t dd = wrap(d, v[0].shape.size());
-          const int64_t n = v[0].shape[dd];
-          const int64_t size = is_chunk ? std::max<int64_t>((n + kk - 1) / kk, 1) : kk;
-          std::vector<Ref> parts;
-          if (n == 0) parts.push_back(ref_narrow(v[0], dd, 0, 0));
-          for (int64_t start = 0; start < n; start += size)
-            parts.push_back(ref_narrow(v[0], dd, start, std::min(size, n - start)));
-          return parts;
-        };
-        s.push_back(smp);
-      }
+      for (const auto& [input, k, dim] : cases)
+        s.push_back(sample({input}, Attrs().i("k", k).i("dim", dim),
+                           (is_chunk ? "chunks" : "size") + std::to_string(k) + "_dim" + std::to_string(dim)));
       return s;
     };
     r.errors = {error("bad_size", [is_chunk] { is_chunk ? chunk(zeros({4}), 0) : split(zeros({4}), 0); },
@@ -141,39 +136,32 @@ std::vector<OpRow> indexing_rows() {
     r.name = "index_select";
     r.dtypes = numeric_dtypes();
     r.grad = grad_on();
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs& a) { return index_select(v[0], a.i("dim"), v[1]); });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) {
+      Ref x = v[0];
+      if (x.shape.empty()) x.shape = {1};
+      const int64_t dd = wrap(a.i("dim"), x.shape.size());
+      Ref out;
+      out.shape = x.shape;
+      out.shape[dd] = static_cast<int64_t>(v[1].v.size());
+      for (int64_t i = 0; i < numel_of(out.shape); ++i) {
+        auto oi = unravel(i, out.shape);
+        oi[dd] = static_cast<int64_t>(v[1].v[oi[dd]]);
+        out.v.push_back(x.v[ravel(oi, x.shape)]);
+      }
+      if (v[0].shape.empty()) out.shape = {};
+      return out;
+    });
     r.samples = [] {
       std::vector<Sample> s;
       const std::vector<std::tuple<SampleInput, int64_t, std::vector<double>>> cases = {
           {in({5, 3}), 0, {4, 0, 0, 2}}, {in({3, 6}, kT), 1, {5, 1}}, {in({2, 3, 4}, kS), -1, {3, 3, 3, 0, 1}},
           {in({4}), 0, {}}, {in({}), 0, {0}}, {in({5, 6}, kE), 0, {1, 4}}};
-      for (const auto& [input, dim, idx] : cases) {
-        const int64_t d = dim;
-        s.push_back(sample({input, fixed({static_cast<int64_t>(idx.size())}, idx)},
-                           [d](const std::vector<Tensor>& v) { return index_select(v[0], d, v[1]); },
-                           [d](const std::vector<Ref>& v) {
-                             Ref x = v[0];
-                             if (x.shape.empty()) x.shape = {1};
-                             const int64_t dd = wrap(d, x.shape.size());
-                             Ref out;
-                             out.shape = x.shape;
-                             out.shape[dd] = static_cast<int64_t>(v[1].v.size());
-                             for (int64_t i = 0; i < numel_of(out.shape); ++i) {
-                               auto oi = unravel(i, out.shape);
-                               oi[dd] = static_cast<int64_t>(v[1].v[oi[dd]]);
-                               out.v.push_back(x.v[ravel(oi, x.shape)]);
-                             }
-                             if (v[0].shape.empty()) out.shape = {};
-                             return out;
-                           },
-                           "dim" + std::to_string(d)));
-      }
+      for (const auto& [input, dim, idx] : cases)
+        s.push_back(sample({input, fixed({static_cast<int64_t>(idx.size())}, idx)}, Attrs().i("dim", dim),
+                           "dim" + std::to_string(dim)));
       // An int32 index works like int64.
-      s.push_back(sample({in({4, 2}), fixed({2}, {3, 1}, kInt32)},
-                         [](const std::vector<Tensor>& v) { return index_select(v[0], 0, v[1]); },
-                         [](const std::vector<Ref>& v) {
-                           return Ref{{2, 2}, {v[0].v[6], v[0].v[7], v[0].v[2], v[0].v[3]}, std::nullopt};
-                         },
-                         "int32_index"));
+      s.push_back(sample({in({4, 2}), fixed({2}, {3, 1}, kInt32)}, Attrs().i("dim", 0), "int32_index"));
       return s;
     };
     r.errors = {error("out_of_range", [] { index_select(zeros({5, 2}), 0, tensor({0, 5})); }, ErrorKind::Index,
@@ -191,6 +179,23 @@ std::vector<OpRow> indexing_rows() {
     r.name = "gather";
     r.dtypes = numeric_dtypes();
     r.grad = grad_on();
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs& a) { return gather(v[0], a.i("dim"), v[1]); });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) {
+      const Ref& x = v[0];
+      Ref out;
+      out.shape = v[1].shape;
+      if (x.shape.empty()) {
+        out.v = {x.v[0]};
+        return out;
+      }
+      const int64_t dd = wrap(a.i("dim"), x.shape.size());
+      for (int64_t i = 0; i < numel_of(out.shape); ++i) {
+        auto oi = unravel(i, out.shape);
+        oi[dd] = static_cast<int64_t>(v[1].v[i]);
+        out.v.push_back(x.v[ravel(oi, x.shape)]);
+      }
+      return out;
+    });
     r.samples = [] {
       std::vector<Sample> s;
       const std::vector<std::tuple<SampleInput, int64_t, Shape, std::vector<double>>> cases = {
@@ -200,28 +205,8 @@ std::vector<OpRow> indexing_rows() {
           {in({4}), 0, {6}, {3, 3, 0, 1, 2, 3}},
           {in({3, 4}), 1, {0, 4}, {}},
           {in({}), 0, {}, {0}}};
-      for (const auto& [input, dim, ishape, idx] : cases) {
-        const int64_t d = dim;
-        s.push_back(sample({input, fixed(ishape, idx)},
-                           [d](const std::vector<Tensor>& v) { return gather(v[0], d, v[1]); },
-                           [d](const std::vector<Ref>& v) {
-                             const Ref& x = v[0];
-                             Ref out;
-                             out.shape = v[1].shape;
-                             if (x.shape.empty()) {
-                               out.v = {x.v[0]};
-                               return out;
-                             }
-                             const int64_t dd = wrap(d, x.shape.size());
-                             for (int64_t i = 0; i < numel_of(out.shape); ++i) {
-                               auto oi = unravel(i, out.shape);
-                               oi[dd] = static_cast<int64_t>(v[1].v[i]);
-                               out.v.push_back(x.v[ravel(oi, x.shape)]);
-                             }
-                             return out;
-                           },
-                           "dim" + std::to_string(d)));
-      }
+      for (const auto& [input, dim, ishape, idx] : cases)
+        s.push_back(sample({input, fixed(ishape, idx)}, Attrs().i("dim", dim), "dim" + std::to_string(dim)));
       return s;
     };
     r.errors = {error("rank_mismatch", [] { gather(zeros({3, 4}), 1, zeros({3}, kInt64)); }, ErrorKind::Shape,
@@ -235,6 +220,23 @@ std::vector<OpRow> indexing_rows() {
     r.name = "scatter_add";
     r.dtypes = numeric_dtypes();
     r.grad = grad_on();
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs& a) { return scatter_add(v[0], a.i("dim"), v[1], v[2]); });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) {
+      Ref out = v[0];
+      out.dtype.reset();
+      if (out.shape.empty()) {
+        out.v[0] += v[2].v[0];
+        return out;
+      }
+      const int64_t dd = wrap(a.i("dim"), out.shape.size());
+      for (int64_t i = 0; i < numel_of(v[1].shape); ++i) {
+        auto ii = unravel(i, v[1].shape);
+        const double sv = v[2].v[ravel(ii, v[2].shape)];
+        ii[dd] = static_cast<int64_t>(v[1].v[i]);
+        out.v[ravel(ii, out.shape)] += sv;
+      }
+      return out;
+    });
     r.samples = [] {
       std::vector<Sample> s;
       // (self, dim, index shape, index values, src shape)
@@ -245,26 +247,7 @@ std::vector<OpRow> indexing_rows() {
           {in({2, 3}), 1, {2, 2}, {2, 2, 0, 0}, in({2, 3})},  // src larger than index
           {in({}), 0, {}, {0}, in({})}};
       for (const auto& [self, dim, ishape, idx, src] : cases) {
-        const int64_t d = dim;
-        Sample smp = sample({self, fixed(ishape, idx), src},
-                            [d](const std::vector<Tensor>& v) { return scatter_add(v[0], d, v[1], v[2]); },
-                            [d](const std::vector<Ref>& v) {
-                              Ref out = v[0];
-                              out.dtype.reset();
-                              if (out.shape.empty()) {
-                                out.v[0] += v[2].v[0];
-                                return out;
-                              }
-                              const int64_t dd = wrap(d, out.shape.size());
-                              for (int64_t i = 0; i < numel_of(v[1].shape); ++i) {
-                                auto ii = unravel(i, v[1].shape);
-                                const double sv = v[2].v[ravel(ii, v[2].shape)];
-                                ii[dd] = static_cast<int64_t>(v[1].v[i]);
-                                out.v[ravel(ii, out.shape)] += sv;
-                              }
-                              return out;
-                            },
-                            "dim" + std::to_string(d));
+        Sample smp = sample({self, fixed(ishape, idx), src}, Attrs().i("dim", dim), "dim" + std::to_string(dim));
         // The gradient for src needs index and src of one shape.
         if (ishape != src.shape) smp.differentiable = false;
         s.push_back(smp);
@@ -282,30 +265,28 @@ std::vector<OpRow> indexing_rows() {
     r.name = "one_hot";
     r.dtypes = {kInt64};  // the labels are fixed inputs; one sample uses int32 labels
     r.out_dtype = int64_dtype;
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs& a) { return one_hot(v[0], a.i("num_classes")); });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) {
+      int64_t n = a.i("num_classes");
+      if (n < 0) {
+        n = 0;
+        for (double l : v[0].v) n = std::max<int64_t>(n, static_cast<int64_t>(l) + 1);
+      }
+      Ref out;
+      out.shape = v[0].shape;
+      out.shape.push_back(n);
+      for (double l : v[0].v)
+        for (int64_t c = 0; c < n; ++c) out.v.push_back(static_cast<int64_t>(l) == c ? 1 : 0);
+      return out;
+    });
     r.samples = [] {
       std::vector<Sample> s;
       const std::vector<std::tuple<Shape, std::vector<double>, int64_t, DType>> cases = {
           {{4}, {0, 2, 1, 2}, -1, kInt64}, {{2, 3}, {1, 0, 4, 4, 3, 0}, 6, kInt64}, {{}, {2}, 3, kInt64},
           {{0}, {}, 2, kInt64}, {{3}, {1, 0, 1}, 2, kInt32}};
-      for (const auto& [shape, labels, k, ldtype] : cases) {
-        const int64_t kk = k;
-        s.push_back(sample({fixed(shape, labels, ldtype)},
-                           [kk](const std::vector<Tensor>& v) { return one_hot(v[0], kk); },
-                           [kk](const std::vector<Ref>& v) {
-                             int64_t n = kk;
-                             if (n < 0) {
-                               n = 0;
-                               for (double l : v[0].v) n = std::max<int64_t>(n, static_cast<int64_t>(l) + 1);
-                             }
-                             Ref out;
-                             out.shape = v[0].shape;
-                             out.shape.push_back(n);
-                             for (double l : v[0].v)
-                               for (int64_t c = 0; c < n; ++c) out.v.push_back(static_cast<int64_t>(l) == c ? 1 : 0);
-                             return out;
-                           },
-                           "classes" + (kk < 0 ? std::string("inferred") : std::to_string(kk)) + "_" + dtype_name(ldtype)));
-      }
+      for (const auto& [shape, labels, k, ldtype] : cases)
+        s.push_back(sample({fixed(shape, labels, ldtype)}, Attrs().i("num_classes", k),
+                           "classes" + (k < 0 ? std::string("inferred") : std::to_string(k)) + "_" + dtype_name(ldtype)));
       return s;
     };
     r.errors = {error("out_of_range", [] { one_hot(tensor({0, 3}), 3); }, ErrorKind::Index, {"one_hot", "[0, 3)"}),

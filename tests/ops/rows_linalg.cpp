@@ -51,15 +51,16 @@ std::vector<OpRow> linalg_rows() {
   // grows with K); f16/bf16 inputs are exact in f32 and the result rounds once.
   const std::vector<std::pair<DType, Tolerance>> tol = {
       {kFloat32, {1e-4, 1e-4}}, {kFloat16, {2e-3, 5e-3}}, {kBFloat16, {1.6e-2, 4e-2}}};
-  auto fn = [](const std::vector<Tensor>& v) { return matmul(v[0], v[1]); };
-  auto ref = [](const std::vector<Ref>& v) { return ref_matmul(v[0], v[1]); };
+  const RefFn ref = one_ref([](const std::vector<Ref>& v, const Attrs&) { return ref_matmul(v[0], v[1]); });
   {
     OpRow r;
     r.name = "matmul";
     r.dtypes = floating_dtypes();
     r.tolerances = tol;
     r.grad = grad_on();
-    r.samples = [fn, ref] {
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs&) { return matmul(v[0], v[1]); });
+    r.ref = ref;
+    r.samples = [] {
       const std::vector<std::vector<SampleInput>> cases = {
           {in({5}), in({5})},                 // dot
           {in({3, 5}), in({5})},              // matrix-vector
@@ -79,7 +80,7 @@ std::vector<OpRow> linalg_rows() {
           {in({67, 131}), in({131, 45})},     // odd sizes
       };
       std::vector<Sample> s;
-      for (const auto& c : cases) s.push_back(sample(c, fn, ref));
+      for (const auto& c : cases) s.push_back(sample(c));
       return s;
     };
     r.errors = {
@@ -98,12 +99,13 @@ std::vector<OpRow> linalg_rows() {
     r.dtypes = floating_dtypes();
     r.tolerances = tol;
     r.grad = grad_on();
-    r.samples = [ref] {
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs&) { return mm(v[0], v[1]); });
+    r.ref = ref;
+    r.samples = [] {
       std::vector<Sample> s;
-      auto f = [](const std::vector<Tensor>& v) { return mm(v[0], v[1]); };
       for (const auto& c : std::vector<std::vector<SampleInput>>{
                {in({3, 5}), in({5, 4})}, {in({3, 5}, kT), in({5, 4})}, {in({1, 7}), in({7, 1})}, {in({4, 0}), in({0, 2})}})
-        s.push_back(sample(c, f, ref));
+        s.push_back(sample(c));
       return s;
     };
     r.errors = {error("not_2d", [] { mm(zeros({2, 3, 4}), zeros({4, 5})); }, ErrorKind::Shape, {"mm", "[2, 3, 4]"})};
@@ -115,14 +117,15 @@ std::vector<OpRow> linalg_rows() {
     r.dtypes = floating_dtypes();
     r.tolerances = tol;
     r.grad = grad_on();
-    r.samples = [ref] {
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs&) { return bmm(v[0], v[1]); });
+    r.ref = ref;
+    r.samples = [] {
       std::vector<Sample> s;
-      auto f = [](const std::vector<Tensor>& v) { return bmm(v[0], v[1]); };
       for (const auto& c : std::vector<std::vector<SampleInput>>{{in({2, 3, 5}), in({2, 5, 4})},
                                                                  {in({3, 4, 2}, kT), in({3, 2, 5}, kS)},
                                                                  {in({1, 1, 1}), in({1, 1, 1})},
                                                                  {in({0, 2, 3}), in({0, 3, 4})}})
-        s.push_back(sample(c, f, ref));
+        s.push_back(sample(c));
       return s;
     };
     r.errors = {error("batch_mismatch", [] { bmm(zeros({2, 3, 4}), zeros({3, 4, 5})); }, ErrorKind::Shape,

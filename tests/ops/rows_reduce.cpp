@@ -1,4 +1,4 @@
-// Rows for the reductions and softmax of include/kiln/ops/reduce.h.
+// Rows for the reductions of include/kiln/ops/reduce.h (softmax: rows_softmax.cpp).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -65,15 +65,14 @@ OpRow reduce_row(const std::string& name, std::function<Tensor(const Tensor&, co
   row.name = name;
   row.dtypes = std::move(dtypes);
   if (differentiable) row.grad = grad_on();
-  row.samples = [f, r, allow_empty] {
+  row.fn = one_output(
+      [f](const std::vector<Tensor>& v, const Attrs& a) { return f(v[0], a.shape("dims"), a.b("keepdim")); });
+  row.ref = one_ref(
+      [r](const std::vector<Ref>& v, const Attrs& a) { return reduce_ref(v[0], a.shape("dims"), a.b("keepdim"), r); });
+  row.samples = [allow_empty] {
     std::vector<Sample> out;
-    for (const DimCase& c : dim_cases(allow_empty)) {
-      const Shape dims = c.dims;
-      const bool keep = c.keepdim;
-      out.push_back(sample({c.input}, [f, dims, keep](const std::vector<Tensor>& v) { return f(v[0], dims, keep); },
-                           [r, dims, keep](const std::vector<Ref>& v) { return reduce_ref(v[0], dims, keep, r); },
-                           shape_tag(dims, keep)));
-    }
+    for (const DimCase& c : dim_cases(allow_empty))
+      out.push_back(sample({c.input}, Attrs().shape("dims", c.dims).b("keepdim", c.keepdim), shape_tag(c.dims, c.keepdim)));
     return out;
   };
   return row;
@@ -116,14 +115,16 @@ std::vector<OpRow> reduction_rows() {
     r.covers = {"max", "min"};
     r.dtypes = numeric_dtypes();
     r.grad = grad_on();
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs& a) { return a.b("max") ? max(v[0]) : min(v[0]); });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) {
+      return reduce_ref(v[0], {}, false, a.b("max") ? ref_max : ref_min);
+    });
     r.samples = [] {
       std::vector<Sample> s;
       for (auto& inputs : unary_inputs()) {
         if (numel_of(inputs[0].shape) == 0) continue;
-        s.push_back(sample(inputs, [](const std::vector<Tensor>& v) { return max(v[0]); },
-                           [](const std::vector<Ref>& v) { return reduce_ref(v[0], {}, false, ref_max); }, "max"));
-        s.push_back(sample(inputs, [](const std::vector<Tensor>& v) { return min(v[0]); },
-                           [](const std::vector<Ref>& v) { return reduce_ref(v[0], {}, false, ref_min); }, "min"));
+        s.push_back(sample(inputs, Attrs().b("max", true), "max"));
+        s.push_back(sample(inputs, Attrs().b("max", false), "min"));
       }
       return s;
     };
@@ -137,30 +138,28 @@ std::vector<OpRow> reduction_rows() {
     r.covers = {is_max ? "max" : "min"};
     r.dtypes = numeric_dtypes();
     r.grad = grad_on();
-    r.samples = [is_max] {
+    r.fn = [is_max](const std::vector<Tensor>& v, const Attrs& a) {
+      const int64_t d = a.i("dim");
+      const bool k = a.b("keepdim");
+      ValuesIndices r = is_max ? max(v[0], d, k) : min(v[0], d, k);
+      return std::vector<Tensor>{r.values, r.indices};
+    };
+    r.ref = [is_max](const std::vector<Ref>& v, const Attrs& a) {
+      const Shape dims = v[0].shape.empty() ? Shape{} : Shape{a.i("dim")};
+      const bool k = a.b("keepdim");
+      Ref values = reduce_ref(v[0], dims, k, is_max ? ref_max : ref_min);
+      Ref idx = reduce_ref(v[0], dims, k, is_max ? ref_argmax : ref_argmin);
+      idx.dtype = kInt64;
+      return std::vector<Ref>{values, idx};
+    };
+    r.samples = [] {
       std::vector<Sample> s;
       const std::vector<std::tuple<SampleInput, int64_t, bool>> cases = {
           {in({4, 7}), 1, false}, {in({4, 7}), 0, true}, {in({2, 3, 5}), -2, false}, {in({3, 6}, kT), 0, false},
           {in({5, 6}, kE), 1, true}, {in({9}), 0, false}, {in({}), 0, false},     {in({0, 3}), 1, false}};
-      for (const auto& [input, dim, keep] : cases) {
-        Sample smp;
-        smp.inputs = {input};
-        smp.name = describe_inputs(smp.inputs, "dim" + std::to_string(dim) + (keep ? "_keepdim" : ""));
-        const int64_t d = dim;
-        const bool k = keep;
-        smp.fn = [is_max, d, k](const std::vector<Tensor>& v) {
-          ValuesIndices r = is_max ? max(v[0], d, k) : min(v[0], d, k);
-          return std::vector<Tensor>{r.values, r.indices};
-        };
-        smp.ref = [is_max, d, k](const std::vector<Ref>& v) {
-          const Shape dims = v[0].shape.empty() ? Shape{} : Shape{d};
-          Ref values = reduce_ref(v[0], dims, k, is_max ? ref_max : ref_min);
-          Ref idx = reduce_ref(v[0], dims, k, is_max ? ref_argmax : ref_argmin);
-          idx.dtype = kInt64;
-          return std::vector<Ref>{values, idx};
-        };
-        s.push_back(smp);
-      }
+      for (const auto& [input, dim, keep] : cases)
+        s.push_back(sample({input}, Attrs().i("dim", dim).b("keepdim", keep),
+                           "dim" + std::to_string(dim) + (keep ? "_keepdim" : "")));
       return s;
     };
     rows.push_back(r);
@@ -170,28 +169,31 @@ std::vector<OpRow> reduction_rows() {
     r.name = is_max ? "argmax" : "argmin";
     r.dtypes = numeric_dtypes();
     r.out_dtype = int64_dtype;
-    r.samples = [is_max] {
-      std::vector<Sample> s;
+    // Attribute dim (absent: over the flattened input) and keepdim.
+    r.fn = one_output([is_max](const std::vector<Tensor>& v, const Attrs& a) {
+      return is_max ? argmax(v[0], a.opt_i("dim"), a.b("keepdim")) : argmin(v[0], a.opt_i("dim"), a.b("keepdim"));
+    });
+    r.ref = one_ref([is_max](const std::vector<Ref>& v, const Attrs& a) {
       auto f = is_max ? ref_argmax : ref_argmin;
+      const bool k = a.b("keepdim");
+      if (a.has("dim")) return reduce_ref(v[0], v[0].shape.empty() ? Shape{} : Shape{a.i("dim")}, k, f);
+      Ref flat{{numel_of(v[0].shape)}, v[0].v, std::nullopt};
+      Ref r = reduce_ref(flat, {0}, false, f);
+      if (k) r.shape = Shape(v[0].shape.size(), 1);
+      return r;
+    });
+    r.samples = [] {
+      std::vector<Sample> s;
       const std::vector<std::tuple<SampleInput, std::optional<int64_t>, bool>> cases = {
           {in({4, 7}), 1, false}, {in({4, 7}), 0, true},      {in({2, 3, 5}), std::nullopt, false},
           {in({2, 3}), std::nullopt, true}, {in({3, 6}, kT), -1, false}, {in({}), std::nullopt, false},
           {in({1, 1, 5}), 2, false}, {in({3, 40000}), 1, false}};
       for (const auto& [input, dim, keep] : cases) {
-        const auto d = dim;
-        const bool k = keep;
-        std::string tag = d ? "dim" + std::to_string(*d) : std::string("flat");
-        if (k) tag += "_keepdim";
-        s.push_back(sample({input},
-                           [is_max, d, k](const std::vector<Tensor>& v) { return is_max ? argmax(v[0], d, k) : argmin(v[0], d, k); },
-                           [f, d, k](const std::vector<Ref>& v) {
-                             if (d) return reduce_ref(v[0], v[0].shape.empty() ? Shape{} : Shape{*d}, k, f);
-                             Ref flat{{numel_of(v[0].shape)}, v[0].v, std::nullopt};
-                             Ref r = reduce_ref(flat, {0}, false, f);
-                             if (k) r.shape = Shape(v[0].shape.size(), 1);
-                             return r;
-                           },
-                           tag));
+        std::string tag = dim ? "dim" + std::to_string(*dim) : std::string("flat");
+        if (keep) tag += "_keepdim";
+        Attrs a = Attrs().b("keepdim", keep);
+        if (dim) a.i("dim", *dim);
+        s.push_back(sample({input}, a, tag));
       }
       return s;
     };
@@ -205,25 +207,25 @@ std::vector<OpRow> reduction_rows() {
     r.dtypes = floating_dtypes();
     r.grad = grad_on();
     r.tolerances = {{kFloat16, {1e-2, 1e-2}}, {kBFloat16, {5e-2, 5e-2}}, {kFloat32, {1e-5, 1e-5}}};
-    r.samples = [is_std] {
+    r.fn = one_output([is_std](const std::vector<Tensor>& v, const Attrs& a) {
+      const Shape& d = a.shape("dims");
+      return is_std ? kiln::std(v[0], d, a.i("correction"), a.b("keepdim")) : var(v[0], d, a.i("correction"), a.b("keepdim"));
+    });
+    r.ref = one_ref([is_std](const std::vector<Ref>& v, const Attrs& a) {
+      const int64_t c = a.i("correction");
+      return reduce_ref(v[0], a.shape("dims"), a.b("keepdim"), [is_std, c](const std::vector<double>& g) {
+        const double var = ref_var(g, c);
+        return is_std ? std::sqrt(var) : var;
+      });
+    });
+    r.samples = [] {
       std::vector<Sample> s;
       const std::vector<std::tuple<SampleInput, Shape, int64_t, bool>> cases = {
           {in({4, 7}), {}, 1, false},  {in({4, 7}), {1}, 0, false},     {in({2, 3, 5}), {0, 2}, 1, true},
           {in({3, 6}, kT), {1}, 1, false}, {in({2, 3, 4}, kS), {-1}, 1, false}, {in({300, 257}), {1}, 1, false}};
-      for (const auto& [input, dims, corr, keep] : cases) {
-        const Shape d = dims;
-        const int64_t c = corr;
-        const bool k = keep;
-        s.push_back(sample({input},
-                           [is_std, d, c, k](const std::vector<Tensor>& v) { return is_std ? kiln::std(v[0], d, c, k) : var(v[0], d, c, k); },
-                           [is_std, d, c, k](const std::vector<Ref>& v) {
-                             return reduce_ref(v[0], d, k, [is_std, c](const std::vector<double>& g) {
-                               const double var = ref_var(g, c);
-                               return is_std ? std::sqrt(var) : var;
-                             });
-                           },
-                           shape_tag(d, k) + "_corr" + std::to_string(c)));
-      }
+      for (const auto& [input, dims, corr, keep] : cases)
+        s.push_back(sample({input}, Attrs().shape("dims", dims).i("correction", corr).b("keepdim", keep),
+                           shape_tag(dims, keep) + "_corr" + std::to_string(corr)));
       return s;
     };
     r.errors = {error("integer_input", [is_std] { is_std ? kiln::std(zeros({3}, kInt32)) : var(zeros({3}, kInt32)); },
@@ -241,72 +243,11 @@ std::vector<OpRow> reduction_rows() {
     r.samples = [base] {
       auto s = base();
       // Large values: the naive formula overflows.
-      s.push_back(sample({in_domain({2, 3}, Domain::Large)},
-                         [](const std::vector<Tensor>& v) { return logsumexp(v[0], {1}); },
-                         [](const std::vector<Ref>& v) { return reduce_ref(v[0], {1}, false, ref_lse); },
-                         "large_values"));
+      s.push_back(sample({in_domain({2, 3}, Domain::Large)}, Attrs().shape("dims", {1}), "large_values"));
       // Reducing nothing gives log(0) = -inf, as in PyTorch.
-      s.push_back(sample({in({0})}, [](const std::vector<Tensor>& v) { return logsumexp(v[0], {}); },
-                         [](const std::vector<Ref>& v) { return reduce_ref(v[0], {}, false, ref_lse); }, "empty_all"));
+      s.push_back(sample({in({0})}, Attrs().shape("dims", {}), "empty_all"));
       return s;
     };
-    rows.push_back(r);
-  }
-  for (bool is_log : {false, true}) {
-    OpRow r;
-    r.name = is_log ? "log_softmax" : "softmax";
-    r.dtypes = floating_dtypes();
-    r.grad = grad_on();
-    r.tolerances = {{kFloat16, {4e-3, 4e-3}}, {kBFloat16, {3e-2, 3e-2}}};
-    r.samples = [is_log] {
-      std::vector<Sample> s;
-      const std::vector<std::pair<SampleInput, int64_t>> cases = {
-          {in({4, 7}), 1},  {in({4, 7}), 0},        {in({2, 3, 5}), 1}, {in({3, 6}, kT), -1},
-          {in({5, 6}, kE), 0}, {in({}), 0},         {in({1, 1, 5}), -1}, {in({0, 4}), 1},
-          {in({64, 1025}), 1}};
-      for (const auto& [input, dim] : cases) {
-        const int64_t d = dim;
-        s.push_back(sample({input},
-                           [is_log, d](const std::vector<Tensor>& v) { return is_log ? log_softmax(v[0], d) : softmax(v[0], d); },
-                           [is_log, d](const std::vector<Ref>& v) {
-                             const Ref& x = v[0];
-                             Ref out{x.shape, x.v, std::nullopt};
-                             if (x.shape.empty()) {
-                               out.v = {is_log ? 0.0 : 1.0};
-                               return out;
-                             }
-                             const int64_t dd = d < 0 ? d + static_cast<int64_t>(x.shape.size()) : d;
-                             Ref lse = reduce_ref(x, {dd}, true, ref_lse);
-                             for (int64_t i = 0; i < numel_of(x.shape); ++i) {
-                               auto idx = unravel(i, x.shape);
-                               const double l = at_broadcast(lse, idx);
-                               out.v[i] = is_log ? x.v[i] - l : std::exp(x.v[i] - l);
-                             }
-                             return out;
-                           },
-                           "dim" + std::to_string(d)));
-      }
-      s.push_back(sample({in_domain({2, 3}, Domain::Large)},
-                         [is_log](const std::vector<Tensor>& v) { return is_log ? log_softmax(v[0], 1) : softmax(v[0], 1); },
-                         [is_log](const std::vector<Ref>& v) {
-                           const Ref& x = v[0];
-                           Ref lse = reduce_ref(x, {1}, true, ref_lse);
-                           Ref out = x;
-                           for (int64_t i = 0; i < numel_of(x.shape); ++i) {
-                             const double l = at_broadcast(lse, unravel(i, x.shape));
-                             out.v[i] = is_log ? x.v[i] - l : std::exp(x.v[i] - l);
-                           }
-                           return out;
-                         },
-                         "large_values"));
-      // Reducing nothing gives log(0) = -inf, as in PyTorch.
-      s.push_back(sample({in({0})}, [](const std::vector<Tensor>& v) { return logsumexp(v[0], {}); },
-                         [](const std::vector<Ref>& v) { return reduce_ref(v[0], {}, false, ref_lse); }, "empty_all"));
-      return s;
-    };
-    r.errors = {error("integer_input", [is_log] { is_log ? log_softmax(zeros({2}, kInt64), 0) : softmax(zeros({2}, kInt64), 0); },
-                      ErrorKind::DType, {is_log ? "log_softmax" : "softmax", "int64"}),
-                error("dim_out_of_range", [] { softmax(zeros({2, 3}), 2); }, ErrorKind::Index, {"softmax", "dim 2"})};
     rows.push_back(r);
   }
   return rows;
