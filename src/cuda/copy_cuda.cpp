@@ -1,5 +1,4 @@
 // CudaBackend::copy / fill / arange: kernels/copy.cu.
-// Status: compiled, not yet run on a GPU.
 #include <cstring>
 
 #include "cuda/cuda_backend.h"

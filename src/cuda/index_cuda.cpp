@@ -1,5 +1,4 @@
 // CudaBackend::index_select / gather / scatter_add: kernels/index.cu.
-// Status: compiled, not yet run on a GPU.
 #include "cuda/cuda_backend.h"
 #include "cuda/kernel_args.h"
 

@@ -1,6 +1,5 @@
 // CudaBackend::uniform / normal / randint: kernels/random.cu, numbering the
 // Philox stream exactly as the CPU backend does (same seed, same tensor).
-// Status: compiled, not yet run on a GPU.
 #include "cuda/cuda_backend.h"
 #include "cuda/kernel_args.h"
 
