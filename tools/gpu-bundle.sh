@@ -22,7 +22,8 @@
 # repository files read them relative to the directory they run in (the
 # repository root; KILN_TEST_SOURCE_DIR=.). Fails if the bundle is 48 MiB or
 # more (the GPU machine takes 64 MiB of working tree in all).
-# Environment: KILN_JOBS (default nproc), KILN_CUDA_ARCHS (default 90).
+# Environment: KILN_JOBS (default nproc), KILN_CUDA_ARCHS (default 90),
+# KILN_WERROR (default ON, as CI builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -43,7 +44,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES="${KILN_CUDA_ARCHS:-90}" \
   -DKILN_BUILD_TESTS=ON -DKILN_BUILD_BENCHMARKS=ON -DKILN_BUILD_EXAMPLES=ON \
   -DCMAKE_SKIP_RPATH=ON -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST \
-  -DKILN_TEST_SOURCE_DIR=. "${launcher[@]}"
+  -DKILN_TEST_SOURCE_DIR=. -DKILN_WERROR="${KILN_WERROR:-ON}" "${launcher[@]}"
 cmake --build "$build" -j "${KILN_JOBS:-$(nproc)}"
 
 # --- 2. stage --------------------------------------------------------------------------
@@ -97,7 +98,7 @@ commit="$(git rev-parse HEAD)"
 git diff --quiet HEAD || commit="$commit+dirty"
 {
   echo "commit: $commit"
-  echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-release && echo "$PRETTY_NAME"), $(c++ --version | head -1), nvcc $(nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\).*/\1/p' || echo '?')"
+  echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-release && echo "$PRETTY_NAME"), $(c++ --version | head -1), nvcc $(sed -n 's/^set(CMAKE_CUDA_COMPILER_VERSION "\(.*\)")/\1/p' "$build"/CMakeFiles/*/CMakeCUDACompiler.cmake)"
   echo "cuda archs: ${KILN_CUDA_ARCHS:-90}"
   echo "needs from the GPU machine: the CUDA runtime, cuBLAS/cuBLASLt, cuDNN 9 (+ NVRTC), the driver"
   echo "--- contents (bytes before compression)"
@@ -108,7 +109,7 @@ git diff --quiet HEAD || commit="$commit+dirty"
 rm -rf "$out"
 mkdir -p "$out"
 cp "$stage/bundle.txt" "$out/bundle.txt"
-XZ_OPT="-9 -T${KILN_JOBS:-$(nproc)}" tar -C "$stage" -cJf "$out/kiln-gpu.tar.xz" .
+XZ_OPT="-9 -T${KILN_JOBS:-$(nproc)} --block-size=64MiB" tar -C "$stage" -cJf "$out/kiln-gpu.tar.xz" .
 bytes=$(du -cb "$out"/* | tail -1 | cut -f1)
 mib=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }')
 echo "gpu-bundle: $out: $(ls "$stage/bin" | wc -l) executables, $(ls "$stage/lib" | wc -l) libraries, $mib MiB"
