@@ -93,7 +93,14 @@ done
 ld_path="$(IFS=:; echo "${ld_dirs[*]}")"
 export LD_LIBRARY_PATH="$ld_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # libstdc++/libgcc_s from the build machine only if this one's are too old.
-ldd_all() { for f in "$work"/bin/* "$work"/lib/*; do ldd "$f" 2>&1 | sed "s|^|$(basename "$f"): |"; done; }
+# The bundle's files, and cuDNN's libraries (it dlopens its engines, which
+# need cuBLASLt and NVRTC, at run time).
+cudnn_dir="$(cut -d' ' -f1 <<<"${lib_at[cudnn]}")"
+ldd_all() {
+  for f in "$work"/bin/* "$work"/lib/* $(compgen -G "$cudnn_dir/libcudnn*.so*"); do
+    ldd "$f" 2>&1 | sed "s|^|$(basename "$f"): |"
+  done
+}
 if ldd_all | grep -qE "(GLIBCXX|CXXABI|GCC)_[0-9.]+' not found|libstdc\+\+.*not found|libgcc_s.*not found"; then
   export LD_LIBRARY_PATH="$work/cxxrt:$LD_LIBRARY_PATH"
   cxxrt="the bundle's (this machine's are too old)"
@@ -129,7 +136,8 @@ sanitizer="$(command -v compute-sanitizer || true)"
 } >"$out/env.txt" 2>&1
 
 if ((gpu_visible)); then say "device: $(head -1 <<<"$gpus")$( (($(wc -l <<<"$gpus") > 1)) && echo " (+$(($(wc -l <<<"$gpus") - 1)) more)")"
-else say "device: NO GPU VISIBLE (nvidia-smi lists none)"; fi
+elif command -v nvidia-smi >/dev/null; then say "device: NO GPU VISIBLE (nvidia-smi lists none)"
+else say "device: NO GPU VISIBLE (there is no nvidia-smi, so no driver)"; fi
 if [[ -z "$repo_commit" ]]; then repo_note="repository commit unknown (no git here)"
 elif [[ "${bundle_commit%+dirty}" == "$repo_commit" ]]; then repo_note="the repository is at the same commit"
 else repo_note="the repository is at ${repo_commit:0:12}: DIFFERENT (tests read repository files; rebuild the bundle)"; fi
@@ -139,7 +147,7 @@ if [[ -n "$missing" ]]; then
   say "ldd: $(wc -l <<<"$missing") unresolved (listed at the top of env.txt): $(head -3 <<<"$missing" | tr '\n' ';')"
   failures+=("unresolved libraries")
 else
-  say "ldd: every library of the $(ls "$work/bin" | wc -l) executables and libkiln resolves (bundle, toolkit$( ((${#site_dirs[@]})) && echo ', wheels'), system)"
+  say "ldd: every library of the $(ls "$work/bin" | wc -l) executables, libkiln and cuDNN resolves (bundle, toolkit$( ((${#site_dirs[@]})) && echo ', wheels'), system)"
 fi
 
 # --- 2. tests -------------------------------------------------------------------------------
