@@ -7,19 +7,20 @@
 #include <kiln/data/mnist.h>
 
 #include "data/test_files.h"
+#include "support/test_data.h"
 
 namespace kiln::testing {
 namespace {
 
 bool have_fashion_mnist() {
   struct stat st {};
-  return ::stat(data::FashionMNIST::kDefaultRoot, &st) == 0;
+  return ::stat(fashion_mnist_root().c_str(), &st) == 0;
 }
 
 TEST(FashionMNIST, RealTrainingSetHas60000ImagesInTenClasses) {
   if (!have_fashion_mnist())
-    GTEST_SKIP() << data::FashionMNIST::kDefaultRoot << " is absent (install Debian's dataset-fashion-mnist)";
-  data::FashionMNIST train;  // default root
+    GTEST_SKIP() << fashion_mnist_root() << " is absent (install Debian's dataset-fashion-mnist)";
+  data::FashionMNIST train(fashion_mnist_root());
   ASSERT_EQ(train.size(), 60000);
   EXPECT_EQ(train.images().sizes(), (Shape{60000, 1, 28, 28}));
   std::vector<int64_t> labels = train.targets().to_vector<int64_t>();
@@ -37,8 +38,8 @@ TEST(FashionMNIST, RealTrainingSetHas60000ImagesInTenClasses) {
 
 TEST(FashionMNIST, RealTestSetHas10000Images) {
   if (!have_fashion_mnist())
-    GTEST_SKIP() << data::FashionMNIST::kDefaultRoot << " is absent (install Debian's dataset-fashion-mnist)";
-  data::FashionMNIST test(data::FashionMNIST::kDefaultRoot, data::Split::Test);
+    GTEST_SKIP() << fashion_mnist_root() << " is absent (install Debian's dataset-fashion-mnist)";
+  data::FashionMNIST test(fashion_mnist_root(), data::Split::Test);
   ASSERT_EQ(test.size(), 10000);
   data::Example ex = test.get(0);
   EXPECT_EQ(ex.data.sizes(), (Shape{1, 28, 28}));
@@ -49,8 +50,8 @@ TEST(FashionMNIST, RealTestSetHas10000Images) {
 
 TEST(FashionMNIST, AnEpochOfBatchesTakesUnderThreeSeconds) {
   if (!have_fashion_mnist())
-    GTEST_SKIP() << data::FashionMNIST::kDefaultRoot << " is absent (install Debian's dataset-fashion-mnist)";
-  auto train = std::make_shared<data::FashionMNIST>();
+    GTEST_SKIP() << fashion_mnist_root() << " is absent (install Debian's dataset-fashion-mnist)";
+  auto train = std::make_shared<data::FashionMNIST>(fashion_mnist_root());
   data::DataLoader loader(train, data::DataLoaderOptions().batch_size(128).shuffle(true).seed(3).num_workers(1));
   auto start = std::chrono::steady_clock::now();
   int64_t seen = 0;
