@@ -10,6 +10,7 @@ packages=(build-essential cmake ninja-build ccache pkg-config
           libopenblas-dev libdnnl-dev libomp-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
           libgtest-dev libgmock-dev libbenchmark-dev
           openmpi-bin libopenmpi-dev
+          clang libclang-rt-14-dev
           dataset-fashion-mnist)
 if [[ "${1:-}" == "--peer" ]]; then
   packages+=(libtorch-dev)
