@@ -119,19 +119,30 @@ TEST(CheckpointCrash, KilledAtRandomMomentsTheFileIsAlwaysOneCompleteState) {
   int64_t newest = 0, kills_left_a_temporary = 0, distinct = 0;
   for (int round = 0; round < kKills; ++round) {
     const int64_t base = int64_t(round + 1) * 1000000;
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
     const pid_t child = fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
       Numbered n;
+      make_state(base, n);
+      // Tell the parent saving starts now, so the delay counts from here and
+      // not from fork (slow under ASan).
+      const char go = 1;
+      if (write(ready[1], &go, 1) != 1) _exit(3);
       for (int64_t k = base;; ++k) {
-        make_state(k, n);
         try {
           io::save_checkpoint(path, n.state);
         } catch (...) {
           _exit(2);
         }
+        make_state(k + 1, n);
       }
     }
+    close(ready[1]);
+    char go = 0;
+    ASSERT_EQ(read(ready[0], &go, 1), 1) << "the saving child died before it started";
+    close(ready[0]);
     usleep(static_cast<useconds_t>(delay_us(rng)));
     ASSERT_EQ(kill(child, SIGKILL), 0);
     int status = 0;
