@@ -11,13 +11,14 @@ namespace {
 // Reads every element, so a tensor whose shape outran its buffer shows under ASan.
 uint64_t touch(const Tensor& t) {
   const Tensor c = t.contiguous();
+  const int64_t n = c.numel();
   uint64_t sum = 0;
   if (c.dtype() == kUInt8) {
     const uint8_t* p = c.data_ptr<uint8_t>();
-    for (int64_t i = 0; i < c.numel(); ++i) sum += p[i];
+    for (int64_t i = 0; i < n; ++i) sum += p[i];
   } else {
     const int64_t* p = c.data_ptr<int64_t>();
-    for (int64_t i = 0; i < c.numel(); ++i) sum += static_cast<uint64_t>(p[i]);
+    for (int64_t i = 0; i < n; ++i) sum += static_cast<uint64_t>(p[i]);
   }
   return sum;
 }
