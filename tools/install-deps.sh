@@ -22,7 +22,9 @@ for arg in "$@"; do
   case "$arg" in
     --tests) packages+=(libgtest-dev              # the test suite
                         libbenchmark-dev          # benchmarks/cpu
-                        clang                     # tests/install builds a consumer with clang too
+                        clang                     # tests/install builds a consumer with clang too; tools/sanitize.sh
+                        libclang-rt-14-dev        # clang's sanitizers and libFuzzer (tools/sanitize.sh, tools/fuzz.sh)
+                        libomp-dev                # OpenMP for the clang build
                         ccache) ;;                # rebuilds in tools/run-tests.sh
     --peer) packages+=(libtorch-dev libbenchmark-dev) ;;
     *) echo "usage: tools/install-deps.sh [--tests] [--peer]" >&2; exit 2 ;;
