@@ -1,5 +1,5 @@
 # Decides whether the CUDA backend is built (KILN_CUDA = AUTO/ON/OFF) and, if
-# so, enables the CUDA language and finds cuBLAS, cuDNN and NCCL.
+# so, enables the CUDA language and finds cuBLAS and cuDNN (NCCL: src/dist/dist.cmake).
 set(KILN_WITH_CUDA OFF)
 if(NOT KILN_CUDA STREQUAL "OFF")
   include(CheckLanguage)
@@ -27,6 +27,5 @@ if(KILN_WITH_CUDA)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   find_package(CUDAToolkit REQUIRED)
   find_package(CUDNN REQUIRED)
-  find_package(NCCL REQUIRED)
   message(STATUS "kiln: CUDA backend ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, archs ${CMAKE_CUDA_ARCHITECTURES})")
 endif()
