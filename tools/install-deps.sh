@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build ccache pkg-config
           libopenblas-dev libdnnl-dev libomp-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
           libgtest-dev libgmock-dev libbenchmark-dev
-          openmpi-bin libopenmpi-dev
+          openmpi-bin libopenmpi-dev  # MPI: src/dist (CPU collectives, start-up) and the `mpi` tests
           dataset-fashion-mnist)
 if [[ "${1:-}" == "--peer" ]]; then
   packages+=(libtorch-dev)
