@@ -143,6 +143,8 @@ void queue_callback(std::function<void()> fn) {
   current_callbacks->push_back(std::move(fn));
 }
 
+bool in_backward_pass() { return current_callbacks != nullptr; }
+
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, bool retain_graph) {
   std::vector<Tensor> grads;
   for (size_t i = 0; i < roots.size(); ++i)

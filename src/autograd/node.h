@@ -111,5 +111,8 @@ void remove_post_accumulate_grad_hook(const Tensor& leaf, size_t handle);
 // every node (PyTorch's queue_callback); callbacks run in the order queued.
 // Throws AutogradError when no backward is running.
 void queue_callback(std::function<void()> fn);
+// True inside Tensor::backward() (where queue_callback works); false
+// outside and inside autograd::grad(), which leaves .grad() alone.
+bool in_backward_pass();
 
 }  // namespace kiln::autograd

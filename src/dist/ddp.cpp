@@ -225,7 +225,8 @@ void DistributedDataParallel::Impl::broadcast_buffers() {
 // --- one backward ------------------------------------------------------------------
 
 void DistributedDataParallel::Impl::on_gradient_arriving() {
-  if (!in_backward) begin_backward();
+  // autograd::grad() runs leaf hooks too but accumulates nothing: not ours.
+  if (!in_backward && autograd::in_backward_pass()) begin_backward();
 }
 
 void DistributedDataParallel::Impl::begin_backward() {
@@ -245,6 +246,8 @@ void DistributedDataParallel::Impl::begin_backward() {
     for (Bucket& b : buckets) b.pending = static_cast<int>(b.params.size());
     std::fill(arrived.begin(), arrived.end(), 0);
     last_works.clear();
+    last_launch_seconds.clear();
+    backward_start = Clock::now();
   }
   autograd::queue_callback([this] { finish_backward(); });
 }
@@ -280,16 +283,18 @@ void DistributedDataParallel::Impl::launch(size_t index) {
     b.work = comm->all_reduce_async(b.grads, ReduceOp::Avg);
   }
   last_works.push_back(b.work);
+  last_launch_seconds.push_back(std::chrono::duration<double>(Clock::now() - backward_start).count());
 }
 
 void DistributedDataParallel::Impl::finish_backward() {
   in_backward = false;
   if (!syncing) return;
   syncing = false;
+  const auto t0 = Clock::now();
+  last_backward_seconds = std::chrono::duration<double>(t0 - backward_start).count();
   // Buckets whose gradients did not all arrive (parameters unused on this
   // rank) go now, still in order; their missing slots hold zeros.
   while (next_launch < buckets.size()) launch(next_launch++);
-  const auto t0 = Clock::now();
   wait_in_flight();
   last_wait_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   last_bytes = 0;
@@ -329,6 +334,8 @@ SyncTiming DistributedDataParallel::last_timing() const {
   SyncTiming t;
   for (const Work& w : impl_->last_works) t.comm_seconds += w.seconds();
   t.wait_seconds = impl_->last_wait_seconds;
+  t.backward_seconds = impl_->last_backward_seconds;
+  t.launch_seconds = impl_->last_launch_seconds;
   t.buckets = static_cast<int64_t>(impl_->last_works.size());
   t.bytes = impl_->last_bytes;
   return t;

@@ -55,6 +55,9 @@ struct DistributedDataParallel::Impl {
   std::vector<char> arrived;  // per parameter
 
   std::vector<Work> last_works;
+  std::chrono::steady_clock::time_point backward_start;
+  std::vector<double> last_launch_seconds;
+  double last_backward_seconds = 0;
   double last_wait_seconds = 0;
   size_t last_bytes = 0;
   int64_t syncs = 0;

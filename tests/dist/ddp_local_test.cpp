@@ -98,6 +98,20 @@ TEST(DdpLocal, NoSyncAccumulatesAndTheNextBackwardSyncs) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TENSOR_CLOSE(a[i].grad(), b[i].grad(), 1e-6, 1e-7);
 }
 
+TEST(DdpLocal, AutogradGradLeavesTheBucketsAlone) {
+  auto model = make_mlp(3);
+  DistributedDataParallel ddp(model, {}, local());
+  Batches data = make_batches(1, 4);
+  const auto params = model->parameters();
+  auto g = autograd::grad({loss_of(*model, data.x[0], data.y[0])}, params);
+  EXPECT_EQ(g.size(), params.size());
+  EXPECT_EQ(ddp.sync_count(), 0);
+  for (const auto& p : params) EXPECT_FALSE(p.grad().defined());
+  loss_of(*model, data.x[0], data.y[0]).backward();  // and backward still syncs afterwards
+  EXPECT_EQ(ddp.sync_count(), 1);
+  EXPECT_TENSOR_CLOSE(params[0].grad(), g[0], 1e-6, 1e-7);
+}
+
 TEST(DdpLocal, ReplacingAParameterAfterWrappingIsAnError) {
   auto model = make_mlp(3);
   DistributedDataParallel ddp(model, {}, local());

@@ -78,6 +78,11 @@ struct BucketInfo {
 struct SyncTiming {
   double comm_seconds = 0;  // sum over buckets of how long each collective ran
   double wait_seconds = 0;  // how long the end of backward blocked on them (0 for NCCL: the GPU waits)
+  // From the backward's first parameter gradient to the end of its graph
+  // (before the final wait), and when each bucket's collective was started,
+  // in bucket order, on the same clock.
+  double backward_seconds = 0;
+  std::vector<double> launch_seconds;
   int64_t buckets = 0;
   size_t bytes = 0;  // gradient bytes communicated
 };
