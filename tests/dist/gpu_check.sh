@@ -35,7 +35,8 @@ if [[ -z "$nccl_lib" ]]; then
 fi
 if [[ -n "$nccl_lib" && -f "$nccl_lib/libnccl.so.2" ]]; then
   export LD_LIBRARY_PATH="$nccl_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  say "NCCL library: $nccl_lib/libnccl.so.2 ($(strings "$nccl_lib/libnccl.so.2" | grep -m1 -o 'NCCL version [0-9.a-z+]*' || echo 'version unknown'))"
+  v=$(python3 -c 'import ctypes, sys; l = ctypes.CDLL(sys.argv[1]); v = ctypes.c_int(); l.ncclGetVersion(ctypes.byref(v)); print(v.value)' "$nccl_lib/libnccl.so.2" 2>/dev/null || echo unknown)
+  say "NCCL library: $nccl_lib/libnccl.so.2 (ncclGetVersion: $v; 23007 = 2.30.7)"
 else
   say "NCCL library: the one the build linked"
 fi
