@@ -55,7 +55,6 @@ std::vector<std::string> split_lines(const std::string& s) {
 DistributedDataParallel::Impl::Impl(std::shared_ptr<nn::Module> m, DDPOptions opts, std::shared_ptr<Communicator> c)
     : module(std::move(m)), comm(std::move(c)), options(std::move(opts)) {
   KILN_CHECK(module != nullptr, ValueError, "DistributedDataParallel: the module is null");
-  if (!comm) comm = dist::communicator();
   const auto named = module->named_parameters();
   bool have_device = false;
   for (const auto& [name, p] : named) {
@@ -75,6 +74,9 @@ DistributedDataParallel::Impl::Impl(std::shared_ptr<nn::Module> m, DDPOptions op
   }
   KILN_CHECK(!params.empty(), ValueError, "DistributedDataParallel: the module (", module->name(),
              ") has no parameters that require grad");
+  // By default the process's communicator for the model's device: NCCL for
+  // a GPU, MPI for a CPU model (also on a machine whose ranks have GPUs).
+  if (!comm) comm = dist::communicator()->supports(device) ? dist::communicator() : dist::cpu_communicator();
   KILN_CHECK(comm->supports(device), DeviceError, "DistributedDataParallel: the model is on ", device, " but the ",
              comm->backend(), " communicator does not handle that device (move the model to dist::device())");
   for (const auto& [name, b] : module->named_buffers())

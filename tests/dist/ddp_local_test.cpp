@@ -43,7 +43,6 @@ TEST(DdpLocal, CollectiveArgumentErrors) {
 TEST(DdpLocal, ParametersAndGradientsAreViewsOfTheFlatBuffers) {
   auto model = make_mlp(7);
   const StateDict before = model->state_dict();
-  std::vector<StateDict> copies;
   DistributedDataParallel ddp(model, DDPOptions().first_bucket_cap_bytes(64).bucket_cap_bytes(1024), local());
   // Values survive the move into the flat buffer.
   for (const auto& [name, t] : model->state_dict())

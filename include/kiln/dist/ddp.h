@@ -91,7 +91,8 @@ class ZeroRedundancyOptimizer;
 
 class DistributedDataParallel {
  public:
-  // `comm` defaults to dist::communicator() (dist::init() is called if needed).
+  // `comm` defaults to dist::communicator(), or dist::cpu_communicator() for a
+  // CPU model when that is NCCL (dist::init() is called if needed).
   explicit DistributedDataParallel(std::shared_ptr<nn::Module> module, DDPOptions options = {},
                                    std::shared_ptr<Communicator> comm = nullptr);
   template <class M>
