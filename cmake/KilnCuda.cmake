@@ -4,8 +4,8 @@
 #   KILN_CUDA=AUTO  the CUDA backend when nvcc, cuBLAS and cuDNN are all
 #                   found; otherwise says what is missing and builds CPU-only.
 #   KILN_CUDA=ON    the CUDA backend, or a configure error naming what is missing.
-# NCCL is not looked for: nothing uses it yet (cmake/FindNCCL.cmake waits for
-# the data-parallel code).
+# NCCL is looked for by src/dist/dist.cmake (optional: without it the
+# data-parallel code refuses CUDA tensors, saying so at configure time).
 set(KILN_WITH_CUDA OFF)
 if(NOT KILN_CUDA STREQUAL "OFF")
   set(kiln_cuda_missing "")

@@ -17,6 +17,7 @@ packages=(build-essential cmake ninja-build      # g++ (with OpenMP's libgomp), 
           zlib1g-dev                             # gzipped IDX files
           nlohmann-json3-dev                     # safetensors headers
           libcli11-dev                           # the example trainers' flags
+          openmpi-bin libopenmpi-dev             # src/dist across processes (mpirun), CPU collectives
           dataset-fashion-mnist)                 # the Fashion-MNIST example and tests
 for arg in "$@"; do
   case "$arg" in
