@@ -17,8 +17,18 @@
 // because wmma's fragment layout is opaque and the per-row rescale needs to
 // know which row an element belongs to.
 //
+// Tensor-core backward (the same cases), FlashAttention-2's split without
+// atomics: delta = rowsum(dO * O) first (the general kernel below); then
+// one kernel per 64 keys (16 per warp) streams the query tiles, computing
+// S^T = K Q^T and dP^T = V dO^T with wmma, P^T and dS^T = P^T * (dP^T -
+// delta) in f32 rounded to f16/bf16 (as FlashAttention does), and
+// accumulating dV += P^T dO and dK += dS^T Q in f32 in shared memory; a
+// second kernel per 64 queries streams the key tiles for dQ += dS K. Each
+// score is recomputed in both kernels. About 187 KB of shared memory per
+// block at D = 128.
+//
 // General kernels (every other case: f32, f64, other head sizes, D != Dv,
-// unaligned pointers; also the backward for every dtype): one warp per
+// unaligned pointers): one warp per
 // query row (forward, dQ) or per key row (dK, dV). Lanes take 32 keys (or
 // queries) at a time, each computing one score as a dot product in opmath
 // (f32, f64 for f64); the row's statistics combine across the warp, and the
@@ -358,6 +368,244 @@ __global__ void __launch_bounds__(kTcThreads) attention_fwd_tc_kernel(const T* _
   }
 }
 
+// --- tensor-core backward (f16/bf16) -----------------------------------------------------
+// Shared-memory layout of the backward kernels for head size D: four 16-bit
+// tiles of 64 rows (the block's own rows X and Y, the streamed rows A and B),
+// two f32 64 x 64 score tiles, two 16-bit 64 x 64 probability tiles, two f32
+// accumulators [64, D], and per-row lse and delta of the streamed rows.
+struct TcBwdLayout {
+  int D;
+  __host__ __device__ int ld_h() const { return D + 8; }
+  __host__ __device__ int ld_s() const { return kTcKeys + 4; }
+  __host__ __device__ int ld_p() const { return kTcKeys + 8; }
+  __host__ __device__ int ld_o() const { return D + 4; }
+  __host__ __device__ size_t tile_h() const { return round_up(size_t(64) * ld_h() * 2); }
+  __host__ __device__ size_t tile_s() const { return round_up(size_t(64) * ld_s() * 4); }
+  __host__ __device__ size_t tile_p() const { return round_up(size_t(64) * ld_p() * 2); }
+  __host__ __device__ size_t tile_o() const { return round_up(size_t(64) * ld_o() * 4); }
+  __host__ __device__ size_t h_off(int t) const { return t * tile_h(); }                       // t = 0..3
+  __host__ __device__ size_t s_off(int t) const { return 4 * tile_h() + t * tile_s(); }        // t = 0..1
+  __host__ __device__ size_t p_off(int t) const { return 4 * tile_h() + 2 * tile_s() + t * tile_p(); }
+  __host__ __device__ size_t o_off(int t) const {
+    return 4 * tile_h() + 2 * tile_s() + 2 * tile_p() + t * tile_o();
+  }
+  __host__ __device__ size_t row_off() const { return 4 * tile_h() + 2 * tile_s() + 2 * tile_p() + 2 * tile_o(); }
+  __host__ __device__ size_t bytes() const { return row_off() + round_up(size_t(64) * 2 * 4); }
+};
+
+// C (16 x 64, f32, row-major, ldc) = A (16 x D rows of a, lda) times the
+// transpose of B (64 rows of b, ldb, D each): both operands row-major in
+// shared memory.
+template <class N, int D>
+__device__ inline void mma_abt(const N* a, int lda, const N* b, int ldb, float* c, int ldc) {
+  namespace wmma = nvcuda::wmma;
+  for (int n = 0; n < 4; ++n) {
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+    wmma::fill_fragment(acc, 0.0f);
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, N, wmma::row_major> fa;
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, N, wmma::col_major> fb;
+      wmma::load_matrix_sync(fa, a + kk * 16, lda);
+      wmma::load_matrix_sync(fb, b + n * 16 * ldb + kk * 16, ldb);
+      wmma::mma_sync(acc, fa, fb, acc);
+    }
+    wmma::store_matrix_sync(c + n * 16, acc, ldc, wmma::mem_row_major);
+  }
+}
+
+// C (16 x D, f32 in shared memory, ldc) += A (16 x 64, 16-bit, lda) times B
+// (64 x D, 16-bit, row-major, ldb).
+template <class N, int D>
+__device__ inline void mma_ab_acc(const N* a, int lda, const N* b, int ldb, float* c, int ldc) {
+  namespace wmma = nvcuda::wmma;
+#pragma unroll
+  for (int dn = 0; dn < D / 16; ++dn) {
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+    wmma::load_matrix_sync(acc, c + dn * 16, ldc, wmma::mem_row_major);
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, N, wmma::row_major> fa;
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, N, wmma::row_major> fb;
+      wmma::load_matrix_sync(fa, a + kk * 16, lda);
+      wmma::load_matrix_sync(fb, b + kk * 16 * ldb + dn * 16, ldb);
+      wmma::mma_sync(acc, fa, fb, acc);
+    }
+    wmma::store_matrix_sync(c + dn * 16, acc, ldc, wmma::mem_row_major);
+  }
+}
+
+// lse and delta of rows [r0, r0 + 64) (-inf / 0 past the end) into shared memory.
+__device__ inline void stage_row_stats(float* dst_lse, float* dst_delta, const float* lse, const float* delta,
+                                       int64_t r0, int64_t valid) {
+  for (int r = threadIdx.x; r < 64; r += blockDim.x) {
+    dst_lse[r] = r < valid ? lse[r0 + r] : neg_inf<float>();
+    dst_delta[r] = r < valid ? delta[r0 + r] : 0.0f;
+  }
+}
+
+// dK and dV for 64 keys per block (16 per warp), streaming the query tiles.
+// In the warp's 16 x 64 tiles, row = key, column = query: S^T = K Q^T and
+// dP^T = V dO^T, then P^T (dropped) and dS^T in 16-bit, then dV += P^T dO and
+// dK += dS^T Q.
+template <class T, int D>
+__global__ void __launch_bounds__(kTcThreads) attention_dkv_tc_kernel(
+    const T* __restrict__ gout_, const T* __restrict__ q_, const T* __restrict__ k_, const T* __restrict__ v_,
+    Mask<T> mask, Dropout drop, const float* __restrict__ lse, const float* __restrict__ delta, T* __restrict__ gk_,
+    T* __restrict__ gv_, Geometry g, float scale, bool causal, int64_t k_tiles) {
+  using N = typename Native<T>::type;
+  const N* q = reinterpret_cast<const N*>(q_);
+  const N* k = reinterpret_cast<const N*>(k_);
+  const N* v = reinterpret_cast<const N*>(v_);
+  const N* go = reinterpret_cast<const N*>(gout_);
+  extern __shared__ __align__(128) unsigned char smem_raw[];
+  const TcBwdLayout L{D};
+  N* Ks = reinterpret_cast<N*>(smem_raw + L.h_off(0));
+  N* Vs = reinterpret_cast<N*>(smem_raw + L.h_off(1));
+  N* Qs = reinterpret_cast<N*>(smem_raw + L.h_off(2));
+  N* Gs = reinterpret_cast<N*>(smem_raw + L.h_off(3));
+  float* St = reinterpret_cast<float*>(smem_raw + L.s_off(0));
+  float* dPt = reinterpret_cast<float*>(smem_raw + L.s_off(1));
+  N* Pt = reinterpret_cast<N*>(smem_raw + L.p_off(0));
+  N* dSt = reinterpret_cast<N*>(smem_raw + L.p_off(1));
+  float* dK = reinterpret_cast<float*>(smem_raw + L.o_off(0));
+  float* dV = reinterpret_cast<float*>(smem_raw + L.o_off(1));
+  float* row_lse = reinterpret_cast<float*>(smem_raw + L.row_off());
+  float* row_delta = row_lse + 64;
+  const int ldh = L.ld_h(), lds = L.ld_s(), ldp = L.ld_p(), ldo = L.ld_o();
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int64_t bh = blockIdx.x / k_tiles, j0 = (blockIdx.x % k_tiles) * 64;
+  const int64_t b = bh / g.H, h = bh % g.H;
+  const int64_t k_valid = g.Tk - j0 < 64 ? g.Tk - j0 : 64;
+  stage_rows<D>(Ks, ldh, k + (bh * g.Tk + j0) * D, 64, k_valid);
+  stage_rows<D>(Vs, ldh, v + (bh * g.Tk + j0) * D, 64, k_valid);
+  for (int idx = threadIdx.x; idx < 64 * D; idx += blockDim.x) {
+    dK[(idx / D) * ldo + idx % D] = 0.0f;
+    dV[(idx / D) * ldo + idx % D] = 0.0f;
+  }
+  // Two lanes per key row of the warp's 16; each takes 32 of the 64 queries.
+  const int my_row = warp * 16 + lane / 2, half = lane % 2;
+  const int64_t j = j0 + my_row;
+  const bool key_valid = j < g.Tk;
+  const int64_t i_begin = causal ? (j0 / 64) * 64 : 0;  // earlier query tiles see none of these keys
+  for (int64_t i0 = i_begin; i0 < g.Tq; i0 += 64) {
+    const int64_t q_valid = g.Tq - i0 < 64 ? g.Tq - i0 : 64;
+    __syncthreads();  // the previous query tile is no longer read
+    stage_rows<D>(Qs, ldh, q + (bh * g.Tq + i0) * D, 64, q_valid);
+    stage_rows<D>(Gs, ldh, go + (bh * g.Tq + i0) * D, 64, q_valid);
+    stage_row_stats(row_lse, row_delta, lse + bh * g.Tq, delta + bh * g.Tq, i0, q_valid);
+    __syncthreads();
+    mma_abt<N, D>(Ks + warp * 16 * ldh, ldh, Qs, ldh, St + warp * 16 * lds, lds);
+    mma_abt<N, D>(Vs + warp * 16 * ldh, ldh, Gs, ldh, dPt + warp * 16 * lds, lds);
+    __syncwarp();
+#pragma unroll 4
+    for (int c = 0; c < 32; ++c) {
+      const int col = half * 32 + c;
+      const int64_t i = i0 + col;
+      float p = 0.0f, ds = 0.0f, f = 1.0f;
+      const float l = row_lse[col];
+      if (key_valid && i < g.Tq && (!causal || j <= i) && l != neg_inf<float>()) {
+        const float x = St[my_row * lds + col] * scale + mask.template bias<float>(mask.row(b, h, i), j);
+        if (x != neg_inf<float>()) {
+          p = __expf(x - l);
+          if (drop.active) f = drop.factor(bh, i, j);
+          ds = p * (dPt[my_row * lds + col] * f - row_delta[col]);
+        }
+      }
+      Pt[my_row * ldp + col] = Native<T>::from_float(p * f);
+      dSt[my_row * ldp + col] = Native<T>::from_float(ds);
+    }
+    __syncwarp();
+    mma_ab_acc<N, D>(Pt + warp * 16 * ldp, ldp, Gs, ldh, dV + warp * 16 * ldo, ldo);
+    mma_ab_acc<N, D>(dSt + warp * 16 * ldp, ldp, Qs, ldh, dK + warp * 16 * ldo, ldo);
+    __syncwarp();
+  }
+  __syncthreads();
+  if (key_valid) {
+    N* gk = reinterpret_cast<N*>(gk_);
+    N* gv = reinterpret_cast<N*>(gv_);
+    for (int d = half * (D / 2); d < (half + 1) * (D / 2); ++d) {
+      if (gk) gk[(bh * g.Tk + j) * D + d] = Native<T>::from_float(dK[my_row * ldo + d] * scale);
+      if (gv) gv[(bh * g.Tk + j) * D + d] = Native<T>::from_float(dV[my_row * ldo + d]);
+    }
+  }
+}
+
+// dQ for 64 queries per block (16 per warp), streaming the key tiles: S = Q
+// K^T, dP = dO V^T, dS in 16-bit, dQ += dS K.
+template <class T, int D>
+__global__ void __launch_bounds__(kTcThreads) attention_dq_tc_kernel(
+    const T* __restrict__ gout_, const T* __restrict__ q_, const T* __restrict__ k_, const T* __restrict__ v_,
+    Mask<T> mask, Dropout drop, const float* __restrict__ lse, const float* __restrict__ delta, T* __restrict__ gq_,
+    Geometry g, float scale, bool causal, int64_t q_tiles) {
+  using N = typename Native<T>::type;
+  const N* q = reinterpret_cast<const N*>(q_);
+  const N* k = reinterpret_cast<const N*>(k_);
+  const N* v = reinterpret_cast<const N*>(v_);
+  const N* go = reinterpret_cast<const N*>(gout_);
+  extern __shared__ __align__(128) unsigned char smem_raw[];
+  const TcBwdLayout L{D};
+  N* Qs = reinterpret_cast<N*>(smem_raw + L.h_off(0));
+  N* Gs = reinterpret_cast<N*>(smem_raw + L.h_off(1));
+  N* Ks = reinterpret_cast<N*>(smem_raw + L.h_off(2));
+  N* Vs = reinterpret_cast<N*>(smem_raw + L.h_off(3));
+  float* S = reinterpret_cast<float*>(smem_raw + L.s_off(0));
+  float* dP = reinterpret_cast<float*>(smem_raw + L.s_off(1));
+  N* dS = reinterpret_cast<N*>(smem_raw + L.p_off(0));
+  float* dQ = reinterpret_cast<float*>(smem_raw + L.o_off(0));
+  float* row_lse = reinterpret_cast<float*>(smem_raw + L.row_off());
+  float* row_delta = row_lse + 64;
+  const int ldh = L.ld_h(), lds = L.ld_s(), ldp = L.ld_p(), ldo = L.ld_o();
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int64_t bh = blockIdx.x / q_tiles, i0 = (blockIdx.x % q_tiles) * 64;
+  const int64_t b = bh / g.H, h = bh % g.H;
+  const int64_t q_valid = g.Tq - i0 < 64 ? g.Tq - i0 : 64;
+  stage_rows<D>(Qs, ldh, q + (bh * g.Tq + i0) * D, 64, q_valid);
+  stage_rows<D>(Gs, ldh, go + (bh * g.Tq + i0) * D, 64, q_valid);
+  stage_row_stats(row_lse, row_delta, lse + bh * g.Tq, delta + bh * g.Tq, i0, q_valid);
+  for (int idx = threadIdx.x; idx < 64 * D; idx += blockDim.x) dQ[(idx / D) * ldo + idx % D] = 0.0f;
+  const int my_row = warp * 16 + lane / 2, half = lane % 2;
+  const int64_t i = i0 + my_row;
+  const bool row_valid = i < g.Tq;
+  const int64_t kend_block = causal ? (i0 + 64 < g.Tk ? i0 + 64 : g.Tk) : g.Tk;
+  for (int64_t j0 = 0; j0 < kend_block; j0 += 64) {
+    const int64_t k_valid = g.Tk - j0 < 64 ? g.Tk - j0 : 64;
+    __syncthreads();
+    stage_rows<D>(Ks, ldh, k + (bh * g.Tk + j0) * D, 64, k_valid);
+    stage_rows<D>(Vs, ldh, v + (bh * g.Tk + j0) * D, 64, k_valid);
+    __syncthreads();
+    mma_abt<N, D>(Qs + warp * 16 * ldh, ldh, Ks, ldh, S + warp * 16 * lds, lds);
+    mma_abt<N, D>(Gs + warp * 16 * ldh, ldh, Vs, ldh, dP + warp * 16 * lds, lds);
+    __syncwarp();
+    const float l = row_lse[my_row], dl = row_delta[my_row];
+    const int64_t mrow = row_valid ? mask.row(b, h, i) : 0;
+#pragma unroll 4
+    for (int c = 0; c < 32; ++c) {
+      const int col = half * 32 + c;
+      const int64_t j = j0 + col;
+      float ds = 0.0f;
+      if (row_valid && j < g.Tk && (!causal || j <= i) && l != neg_inf<float>()) {
+        const float x = S[my_row * lds + col] * scale + mask.template bias<float>(mrow, j);
+        if (x != neg_inf<float>()) {
+          const float p = __expf(x - l);
+          const float f = drop.active ? drop.factor(bh, i, j) : 1.0f;
+          ds = p * (dP[my_row * lds + col] * f - dl);
+        }
+      }
+      dS[my_row * ldp + col] = Native<T>::from_float(ds);
+    }
+    __syncwarp();
+    mma_ab_acc<N, D>(dS + warp * 16 * ldp, ldp, Ks, ldh, dQ + warp * 16 * ldo, ldo);
+    __syncwarp();
+  }
+  __syncthreads();
+  if (row_valid) {
+    N* gq = reinterpret_cast<N*>(gq_);
+    for (int d = half * (D / 2); d < (half + 1) * (D / 2); ++d)
+      gq[(bh * g.Tq + i) * D + d] = Native<T>::from_float(dQ[my_row * ldo + d] * scale);
+  }
+}
+
 // --- general backward -----------------------------------------------------------------
 template <class T>
 __global__ void attention_delta_kernel(const T* __restrict__ gout, const T* __restrict__ out,
@@ -520,6 +768,28 @@ void launch_tc(const AttentionArgs& a, const T* q, const T* k, const T* v, T* ou
       q, k, v, mask_of<T>(a), dropout_of(a), out, lse, geometry_of(a), static_cast<float>(a.scale), a.causal, q_tiles);
 }
 
+template <class T, int D>
+void launch_tc_bwd(const AttentionArgs& a, const T* go, const T* q, const T* k, const T* v, const float* lse,
+                   const float* delta, T* gq, T* gk, T* gv, cudaStream_t stream) {
+  const size_t bytes = TcBwdLayout{D}.bytes();
+  const Geometry g = geometry_of(a);
+  const float scale = static_cast<float>(a.scale);
+  if (gk || gv) {
+    KILN_CUDA_CHECK(cudaFuncSetAttribute(attention_dkv_tc_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(bytes)));
+    const int64_t k_tiles = ceil_div(a.Tk, 64);
+    attention_dkv_tc_kernel<T, D><<<static_cast<unsigned>(a.B * a.H * k_tiles), kTcThreads, bytes, stream>>>(
+        go, q, k, v, mask_of<T>(a), dropout_of(a), lse, delta, gk, gv, g, scale, a.causal, k_tiles);
+  }
+  if (gq) {
+    KILN_CUDA_CHECK(cudaFuncSetAttribute(attention_dq_tc_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(bytes)));
+    const int64_t q_tiles = ceil_div(a.Tq, 64);
+    attention_dq_tc_kernel<T, D><<<static_cast<unsigned>(a.B * a.H * q_tiles), kTcThreads, bytes, stream>>>(
+        go, q, k, v, mask_of<T>(a), dropout_of(a), lse, delta, gq, g, scale, a.causal, q_tiles);
+  }
+}
+
 }  // namespace
 
 void set_attention_force_general(bool force) { g_force_general.store(force); }
@@ -593,6 +863,21 @@ void launch_attention_bwd(const AttentionArgs& a, const void* gout, const void* 
       attention_delta_kernel<T><<<static_cast<unsigned>(ceil_div(qrows, kThreads / 32)), kThreads, 0, stream>>>(
           go, static_cast<const T*>(out), delta, qrows, a.Dv);
       KILN_CHECK_LAUNCH(name, stream);
+    }
+    if (qrows > 0 && krows > 0 && tc_applies(a, dtype, q, k, v, gout) &&
+        (!gq || aligned16(gq)) && (!gk || aligned16(gk)) && (!gv || aligned16(gv))) {
+      if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+        const float* lf = reinterpret_cast<const float*>(lse);
+        const float* df = reinterpret_cast<const float*>(delta);
+        T* gqp = static_cast<T*>(gq);
+        T* gkp = static_cast<T*>(gk);
+        T* gvp = static_cast<T*>(gv);
+        if (a.D == 32) launch_tc_bwd<T, 32>(a, go, qp, kp, vp, lf, df, gqp, gkp, gvp, stream);
+        else if (a.D == 64) launch_tc_bwd<T, 64>(a, go, qp, kp, vp, lf, df, gqp, gkp, gvp, stream);
+        else launch_tc_bwd<T, 128>(a, go, qp, kp, vp, lf, df, gqp, gkp, gvp, stream);
+        KILN_CHECK_LAUNCH(name, stream);
+        return;
+      }
     }
     if (gq && qrows > 0) {
       const size_t per_warp = static_cast<size_t>(2 * a.D + a.Dv) * sizeof(V);

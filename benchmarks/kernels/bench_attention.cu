@@ -6,11 +6,12 @@
 // same run (cublasGemmEx, bf16 in, f32 compute, 8192^3; 4096^3 in quick
 // mode).
 //
-// Versions, each validated first (32 query rows of head 0 against a host
-// f64 reference):
+// Versions, each validated first (the output, or for the backward dQ, of
+// 32 query rows of head 0 against a host f64 reference):
 //   kiln          launch_attention_fwd (the tensor-core kernel for D = 64, 128)
 //   kiln_general  the general kernel (set_attention_force_general), T <= 1024 only
-//   kiln_bwd      launch_attention_bwd (the general backward kernels)
+//   kiln_bwd      launch_attention_bwd (the tensor-core backward for D = 64, 128)
+//   kiln_bwd_general  the general backward, T <= 1024 only
 // TFLOP/s counts 4 B H T^2 D for the forward and 10 B H T^2 D for the
 // backward (2.5x), halved when causal (FlashAttention's convention);
 // pct_of_ceiling = TFLOP/s / the cuBLAS bf16 ceiling. The PyTorch peer
@@ -93,6 +94,35 @@ std::vector<double> reference_rows(const std::vector<BFloat16>& q, const std::ve
   return out;
 }
 
+// Host f64 dQ of rows [0, rows) of (b, h) = (0, 0), from the gradient go of the output.
+std::vector<double> reference_dq(const std::vector<BFloat16>& q, const std::vector<BFloat16>& k,
+                                 const std::vector<BFloat16>& v, const std::vector<BFloat16>& go, int64_t T, int64_t D,
+                                 int64_t rows, bool causal) {
+  const std::vector<double> o = reference_rows(q, k, v, T, D, rows, causal);
+  std::vector<double> dq(rows * D, 0.0), s(T);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  auto f = [](BFloat16 x) { return static_cast<double>(static_cast<float>(x)); };
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t end = causal ? i + 1 : T;
+    double m = -INFINITY, total = 0, delta = 0;
+    for (int64_t d = 0; d < D; ++d) delta += f(go[i * D + d]) * o[i * D + d];
+    for (int64_t j = 0; j < end; ++j) {
+      double dot = 0;
+      for (int64_t d = 0; d < D; ++d) dot += f(q[i * D + d]) * f(k[j * D + d]);
+      s[j] = dot * scale;
+      m = std::max(m, s[j]);
+    }
+    for (int64_t j = 0; j < end; ++j) total += std::exp(s[j] - m);
+    for (int64_t j = 0; j < end; ++j) {
+      double dp = 0;
+      for (int64_t d = 0; d < D; ++d) dp += f(go[i * D + d]) * f(v[j * D + d]);
+      const double ds = std::exp(s[j] - m) / total * (dp - delta);
+      for (int64_t d = 0; d < D; ++d) dq[i * D + d] += scale * ds * f(k[j * D + d]);
+    }
+  }
+  return dq;
+}
+
 void print(const std::string& version, const std::string& shape, double ms, double flops, double ceiling,
            const std::string& device, const std::string& commit) {
   bench::Result r;
@@ -148,6 +178,19 @@ void bench_shape(int64_t T, int64_t D, bool causal, double ceiling, const std::s
   const int64_t check_rows = 32;
   const std::vector<double> want = reference_rows(hq, hk, hv, T, D, check_rows, causal);
   auto fwd = [&] { kk::launch_attention_fwd(a, b.q, b.k, b.v, b.o, b.lse, kiln::kBFloat16, nullptr); };
+  const std::vector<double> want_dq = reference_dq(hq, hk, hv, hgo, T, D, check_rows, causal);
+  // The backward after a forward (it reads out and lse), checked on dQ's first rows.
+  auto bwd_valid = [&](const char* what, const std::function<void()>& bwd) {
+    fwd();
+    BENCH_CUDA(cudaMemset(b.gq, 0xff, bytes));
+    bwd();
+    BENCH_CUDA(cudaDeviceSynchronize());
+    std::vector<BFloat16> got(check_rows * D);
+    BENCH_CUDA(cudaMemcpy(got.data(), b.gq, got.size() * sizeof(BFloat16), cudaMemcpyDeviceToHost));
+    std::vector<double> gd(got.size());
+    for (size_t i = 0; i < got.size(); ++i) gd[i] = static_cast<float>(got[i]);
+    return bench::validate((shape + "/" + what).c_str(), gd, want_dq, 5e-2, 5e-2);
+  };
   auto valid = [&](const char* what) {
     BENCH_CUDA(cudaMemset(b.o, 0xff, bytes));
     fwd();
@@ -167,12 +210,19 @@ void bench_shape(int64_t T, int64_t D, bool causal, double ceiling, const std::s
     auto bwd = [&] {
       kk::launch_attention_bwd(a, b.go, b.q, b.k, b.v, b.o, b.lse, b.gq, b.gk, b.gv, b.ws, kiln::kBFloat16, nullptr);
     };
-    print("kiln_bwd", shape, bench::median_ms(bwd, quick() ? 3 : 10), 2.5 * fwd_flops, ceiling, device, commit);
+    if (bwd_valid("kiln_bwd", bwd))
+      print("kiln_bwd", shape, bench::median_ms(bwd, quick() ? 3 : 10), 2.5 * fwd_flops, ceiling, device, commit);
   }
   if (T <= 1024) {
     kk::set_attention_force_general(true);
-    if (valid("kiln_general"))
+    if (valid("kiln_general")) {
       print("kiln_general", shape, bench::median_ms(fwd, quick() ? 3 : 10), fwd_flops, ceiling, device, commit);
+      auto bwd = [&] {
+        kk::launch_attention_bwd(a, b.go, b.q, b.k, b.v, b.o, b.lse, b.gq, b.gk, b.gv, b.ws, kiln::kBFloat16, nullptr);
+      };
+      if (bwd_valid("kiln_bwd_general", bwd))
+        print("kiln_bwd_general", shape, bench::median_ms(bwd, 3), 2.5 * fwd_flops, ceiling, device, commit);
+    }
     kk::set_attention_force_general(false);
   }
   for (BFloat16* p : {b.q, b.k, b.v, b.o, b.go, b.gq, b.gk, b.gv}) cudaFree(p);

@@ -46,9 +46,9 @@ struct AttnCase {
 
 class CudaAttention : public ::testing::TestWithParam<std::tuple<AttnCase, DType>> {};
 
-// The tensor-core kernel (f16/bf16, D in {32, 64, 128}) and the general one
-// give the same forward within rounding, and match the f32 unfused
-// composition on the GPU; the backward matches the CPU's.
+// The tensor-core kernels (f16/bf16, D in {32, 64, 128}) and the general
+// ones give the same forward and backward within rounding; the forward
+// matches the f32 unfused composition on the GPU, both match the CPU.
 TEST_P(CudaAttention, TensorCoreGeneralUnfusedAndCpuAgree) {
   KILN_REQUIRE_GPU();
   const auto [c, dtype] = GetParam();
@@ -82,6 +82,13 @@ TEST_P(CudaAttention, TensorCoreGeneralUnfusedAndCpuAgree) {
       autograd::grad({sum(gpu_out.to(kFloat32) * w.to(kGpu).to(kFloat32))}, {gq, gk, gv});
   const char* names[] = {"dq", "dk", "dv"};
   for (int i = 0; i < 3; ++i) EXPECT_LT(max_diff(g_gpu[i], g_cpu[i]), 4 * tol) << names[i];
+  // The general backward (and forward) against the default (tensor-core where it applies).
+  kernels::set_attention_force_general(true);
+  Tensor gen_out = scaled_dot_product_attention(gq, gk, gv, mg, 0.0, c.causal);
+  std::vector<Tensor> g_gen =
+      autograd::grad({sum(gen_out.to(kFloat32) * w.to(kGpu).to(kFloat32))}, {gq, gk, gv});
+  kernels::set_attention_force_general(false);
+  for (int i = 0; i < 3; ++i) EXPECT_LT(max_diff(g_gpu[i], g_gen[i]), 4 * tol) << names[i] << " vs general";
 }
 
 std::vector<AttnCase> attn_cases() {
