@@ -108,19 +108,33 @@ INSTANTIATE_TEST_SUITE_P(Kernels, CudaAttention,
                          ::testing::Combine(::testing::ValuesIn(attn_cases()),
                                             ::testing::Values(kBFloat16, kFloat16, kFloat32)));
 
-// The dropout mask on the GPU is the CPU's (the same Philox elements).
-TEST(CudaAttentionDropout, SameMaskAsTheCpu) {
+// The dropout mask on the GPU is the CPU's (the same Philox elements),
+// forward and backward, for the tensor-core (bf16) and general (f32)
+// kernels, with and without an additive float mask.
+TEST(CudaAttentionDropout, SameMaskAsTheCpuForwardAndBackward) {
   KILN_REQUIRE_GPU();
   manual_seed(5);
   Tensor q = randn({2, 2, 70, 64}), k = randn({2, 2, 90, 64}), v = randn({2, 2, 90, 64});
-  for (DType dtype : {kFloat32, kBFloat16}) {
-    manual_seed(9);
-    Tensor cpu = scaled_dot_product_attention(q.to(dtype), k.to(dtype), v.to(dtype), Tensor(), 0.25, true);
-    manual_seed(9);
-    Tensor gpu = scaled_dot_product_attention(q.to(kGpu).to(dtype), k.to(kGpu).to(dtype), v.to(kGpu).to(dtype),
-                                              Tensor(), 0.25, true);
-    EXPECT_LT(max_diff(gpu, cpu), dtype == kBFloat16 ? 3e-2 : 1e-4) << dtype;
-  }
+  Tensor w = randn({2, 2, 70, 64});
+  Tensor bias = randn({70, 90}) * 0.5;
+  for (DType dtype : {kFloat32, kBFloat16})
+    for (bool with_bias : {false, true}) {
+      const double tol = dtype == kBFloat16 ? 3e-2 : 1e-4;
+      auto run = [&](const Device& dev) {
+        Tensor qd = q.to(dev).to(dtype).requires_grad_(), kd = k.to(dev).to(dtype).requires_grad_(),
+               vd = v.to(dev).to(dtype).requires_grad_();
+        manual_seed(9);
+        Tensor out = scaled_dot_product_attention(qd, kd, vd, with_bias ? bias.to(dev).to(dtype) : Tensor(), 0.25,
+                                                  !with_bias);
+        std::vector<Tensor> g = autograd::grad({sum(out.to(kFloat32) * w.to(dev))}, {qd, kd, vd});
+        g.insert(g.begin(), out);
+        return g;
+      };
+      std::vector<Tensor> cpu = run(kCpu), gpu = run(kGpu);
+      const char* names[] = {"out", "dq", "dk", "dv"};
+      for (int i = 0; i < 4; ++i)
+        EXPECT_LT(max_diff(gpu[i], cpu[i]), (i == 0 ? 1 : 4) * tol) << dtype << " bias " << with_bias << " " << names[i];
+    }
 }
 
 TEST(CudaEmbedding, DeterministicAndAtomicBackwardsAgreeWithTheCpu) {
