@@ -22,9 +22,6 @@ namespace {
 const Device kGpu("cuda:0");
 const Device kCpu("cpu");
 
-#define KILN_REQUIRE_GPU() \
-  if (!cuda::is_available()) GTEST_SKIP() << "no usable CUDA device: " << cuda::unavailable_reason()
-
 double max_diff(const Tensor& a, const Tensor& b) {
   return amax(abs(a.to(kCpu).to(kFloat64) - b.to(kCpu).to(kFloat64))).item<double>();
 }
@@ -50,7 +47,7 @@ class CudaAttention : public ::testing::TestWithParam<std::tuple<AttnCase, DType
 // ones give the same forward and backward within rounding; the forward
 // matches the f32 unfused composition on the GPU, both match the CPU.
 TEST_P(CudaAttention, TensorCoreGeneralUnfusedAndCpuAgree) {
-  KILN_REQUIRE_GPU();
+  if (!cuda::is_available()) GTEST_SKIP() << "no usable CUDA device: " << cuda::unavailable_reason();
   const auto [c, dtype] = GetParam();
   manual_seed(17);
   Tensor q = randn({c.B, c.H, c.Tq, c.D}), k = randn({c.B, c.H, c.Tk, c.D}), v = randn({c.B, c.H, c.Tk, c.D});
@@ -112,7 +109,7 @@ INSTANTIATE_TEST_SUITE_P(Kernels, CudaAttention,
 // forward and backward, for the tensor-core (bf16) and general (f32)
 // kernels, with and without an additive float mask.
 TEST(CudaAttentionDropout, SameMaskAsTheCpuForwardAndBackward) {
-  KILN_REQUIRE_GPU();
+  if (!cuda::is_available()) GTEST_SKIP() << "no usable CUDA device: " << cuda::unavailable_reason();
   manual_seed(5);
   Tensor q = randn({2, 2, 70, 64}), k = randn({2, 2, 90, 64}), v = randn({2, 2, 90, 64});
   Tensor w = randn({2, 2, 70, 64});
@@ -138,7 +135,7 @@ TEST(CudaAttentionDropout, SameMaskAsTheCpuForwardAndBackward) {
 }
 
 TEST(CudaEmbedding, DeterministicAndAtomicBackwardsAgreeWithTheCpu) {
-  KILN_REQUIRE_GPU();
+  if (!cuda::is_available()) GTEST_SKIP() << "no usable CUDA device: " << cuda::unavailable_reason();
   manual_seed(3);
   const int64_t V = 500, C = 96;
   Tensor ids = randint(0, 40, {8, 300});  // many repeats
@@ -165,7 +162,7 @@ TEST(CudaEmbedding, DeterministicAndAtomicBackwardsAgreeWithTheCpu) {
 }
 
 TEST(CudaEmbedding, OutOfRangeIdIsRaisedAtTheNextSynchronisation) {
-  KILN_REQUIRE_GPU();
+  if (!cuda::is_available()) GTEST_SKIP() << "no usable CUDA device: " << cuda::unavailable_reason();
   Tensor w = randn({10, 4}).to(kGpu);
   EXPECT_THROW(
       {
@@ -179,7 +176,7 @@ TEST(CudaEmbedding, OutOfRangeIdIsRaisedAtTheNextSynchronisation) {
 // Rows short enough for the shared-memory partials and long enough (n =
 // 7000: 2n f32 > 48 KB) for the workspace ones.
 TEST(CudaLayerNorm, BackwardPathsMatchTheCpu) {
-  KILN_REQUIRE_GPU();
+  if (!cuda::is_available()) GTEST_SKIP() << "no usable CUDA device: " << cuda::unavailable_reason();
   manual_seed(8);
   for (int64_t n : {768, 7000})
     for (bool rms : {false, true}) {
@@ -200,7 +197,7 @@ TEST(CudaLayerNorm, BackwardPathsMatchTheCpu) {
 }
 
 TEST(CudaSortCumsumMultinomial, MatchTheCpuExactly) {
-  KILN_REQUIRE_GPU();
+  if (!cuda::is_available()) GTEST_SKIP() << "no usable CUDA device: " << cuda::unavailable_reason();
   manual_seed(4);
   Tensor x = randint(-5, 5, {7, 300}).to(kFloat32);  // many ties
   x = where(rand({7, 300}) > full({}, 0.97), full({}, NAN), x);
