@@ -132,7 +132,7 @@ __global__ void attention_fwd_general_kernel(const T* __restrict__ q, const T* _
                                              Mask<T> mask, Dropout drop, T* __restrict__ out,
                                              opmath_t<T>* __restrict__ lse, Geometry g, opmath_t<T> scale, bool causal) {
   using V = opmath_t<T>;
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  extern __shared__ __align__(128) unsigned char smem_raw[];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   V* qs = reinterpret_cast<V*>(smem_raw) + warp * (g.D + g.Dv);
   V* acc = qs + g.D;
@@ -628,7 +628,7 @@ __global__ void attention_dq_general_kernel(const T* __restrict__ gout, const T*
                                             const opmath_t<T>* __restrict__ delta, T* __restrict__ gq, Geometry g,
                                             opmath_t<T> scale, bool causal) {
   using V = opmath_t<T>;
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  extern __shared__ __align__(128) unsigned char smem_raw[];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   V* qs = reinterpret_cast<V*>(smem_raw) + warp * (2 * g.D + g.Dv);
   V* dos = qs + g.D;
@@ -678,7 +678,7 @@ __global__ void attention_dkv_general_kernel(const T* __restrict__ gout, const T
                                              const opmath_t<T>* __restrict__ delta, T* __restrict__ gk,
                                              T* __restrict__ gv, Geometry g, opmath_t<T> scale, bool causal) {
   using V = opmath_t<T>;
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  extern __shared__ __align__(128) unsigned char smem_raw[];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   V* ks = reinterpret_cast<V*>(smem_raw) + warp * (2 * g.D + 2 * g.Dv);
   V* vs = ks + g.D;
@@ -748,11 +748,25 @@ Geometry geometry_of(const AttentionArgs& a) { return Geometry{a.B, a.H, a.Tq, a
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-bool tc_applies(const AttentionArgs& a, DType dtype, const void* q, const void* k, const void* v, const void* out) {
+// The most dynamic shared memory a block of the current device may opt in
+// to (227 KB on Hopper, 163 KB on A100, 99 KB on most consumer parts).
+size_t shared_optin_limit() {
+  int dev = 0, bytes = 0;
+  KILN_CUDA_CHECK(cudaGetDevice(&dev));
+  KILN_CUDA_CHECK(cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  return static_cast<size_t>(bytes);
+}
+
+// Whether the tensor-core kernels take these arguments, and (backward)
+// whether their larger shared-memory layout fits the device too.
+bool tc_applies(const AttentionArgs& a, DType dtype, const void* q, const void* k, const void* v, const void* out,
+                bool backward = false) {
   if (g_force_general.load()) return false;
   if (dtype != DType::Float16 && dtype != DType::BFloat16) return false;
   if (a.D != a.Dv || (a.D != 32 && a.D != 64 && a.D != 128)) return false;
-  return aligned16(q) && aligned16(k) && aligned16(v) && aligned16(out);
+  if (!(aligned16(q) && aligned16(k) && aligned16(v) && aligned16(out))) return false;
+  const int D = static_cast<int>(a.D);
+  return (backward ? TcBwdLayout{D}.bytes() : TcLayout{D}.bytes()) <= shared_optin_limit();
 }
 
 template <class T, int D>
@@ -864,7 +878,7 @@ void launch_attention_bwd(const AttentionArgs& a, const void* gout, const void* 
           go, static_cast<const T*>(out), delta, qrows, a.Dv);
       KILN_CHECK_LAUNCH(name, stream);
     }
-    if (qrows > 0 && krows > 0 && tc_applies(a, dtype, q, k, v, gout) &&
+    if (qrows > 0 && krows > 0 && tc_applies(a, dtype, q, k, v, gout, /*backward=*/true) &&
         (!gq || aligned16(gq)) && (!gk || aligned16(gk)) && (!gv || aligned16(gv))) {
       if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
         const float* lf = reinterpret_cast<const float*>(lse);

@@ -31,7 +31,9 @@ struct AttentionArgs {
 
 // Which forward kernel launch_attention_fwd runs for these arguments:
 // "tensor_core" (f16/bf16, D == Dv in {32, 64, 128}, 16-byte aligned
-// pointers) or "general" (everything else). For tests and benchmarks.
+// pointers, the block's shared memory within the device's opt-in limit;
+// the backward's larger layout is checked separately) or "general"
+// (everything else). For tests and benchmarks.
 const char* attention_fwd_kernel_name(const AttentionArgs& a, DType dtype, const void* q, const void* k,
                                       const void* v, const void* out);
 // Set to true to make launch_attention_fwd use the general kernel always
