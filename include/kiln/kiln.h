@@ -13,6 +13,7 @@
 #include "kiln/core/tensor.h"
 #include "kiln/cuda.h"
 #include "kiln/data/data.h"
+#include "kiln/dist/dist.h"
 #include "kiln/io/io.h"
 #include "kiln/metrics/metrics.h"
 #include "kiln/nn.h"
