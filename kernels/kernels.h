@@ -11,15 +11,21 @@
 // kiln::CudaError that names the kernel. Unsupported dtypes throw
 // kiln::DTypeError.
 #pragma once
+#include "attention.h"
 #include "batch_norm.h"
 #include "common/strided_array.h"
 #include "conv2d.h"
 #include "copy.h"
 #include "cross_entropy.h"
+#include "cumsum.h"
 #include "elementwise.h"
+#include "embedding.h"
 #include "index.h"
+#include "layer_norm.h"
+#include "multinomial.h"
 #include "optim.h"
 #include "pool2d.h"
 #include "random.h"
 #include "reduce.h"
 #include "softmax.h"
+#include "sort.h"

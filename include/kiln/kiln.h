@@ -23,4 +23,6 @@
 #include "kiln/ops/math.h"
 #include "kiln/ops/nn.h"
 #include "kiln/ops/reduce.h"
+#include "kiln/ops/sort.h"
+#include "kiln/ops/transformer.h"
 #include "kiln/optim/optim.h"

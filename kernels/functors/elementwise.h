@@ -105,6 +105,16 @@ struct Silu {
   static constexpr Domain kDomain = Domain::Floating;
   template <class T> KILN_HD T operator()(T x) const { return x / (T(1) + exp_(-x)); }
 };
+struct Sin {
+  static constexpr const char* kName = "sin";
+  static constexpr Domain kDomain = Domain::Floating;
+  template <class T> KILN_HD T operator()(T x) const { return sin_(x); }
+};
+struct Cos {
+  static constexpr const char* kName = "cos";
+  static constexpr Domain kDomain = Domain::Floating;
+  template <class T> KILN_HD T operator()(T x) const { return cos_(x); }
+};
 struct LogicalNot {
   static constexpr const char* kName = "logical_not";
   static constexpr Domain kDomain = Domain::Bool;
@@ -290,6 +300,7 @@ struct Where {
 enum class UnaryOp : uint8_t {
   Neg, Abs, Sign, Exp, Log, Sqrt, Rsqrt, Reciprocal, Tanh, Sigmoid, Relu,
   GeluErf, GeluTanh, Silu, LogicalNot,
+  Sin, Cos,
   Clamp,     // params.a = min (or -inf), params.b = max (or +inf)
   PowScalar  // params.a = exponent
 };
@@ -330,6 +341,8 @@ decltype(auto) visit_unary(UnaryOp op, const UnaryParams& p, F&& f) {
     case UnaryOp::GeluTanh: return f(GeluTanh{});
     case UnaryOp::Silu: return f(Silu{});
     case UnaryOp::LogicalNot: return f(LogicalNot{});
+    case UnaryOp::Sin: return f(Sin{});
+    case UnaryOp::Cos: return f(Cos{});
     case UnaryOp::Clamp: return f(Clamp{p.a, p.b});
     case UnaryOp::PowScalar: return f(PowScalar{p.a});
   }

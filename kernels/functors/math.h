@@ -21,6 +21,8 @@ KILN_HD inline float pow_(float a, float b) { return powf(a, b); }
 KILN_HD inline double pow_(double a, double b) { return ::pow(a, b); }
 KILN_HD inline float cos_(float x) { return cosf(x); }
 KILN_HD inline double cos_(double x) { return ::cos(x); }
+KILN_HD inline float sin_(float x) { return sinf(x); }
+KILN_HD inline double sin_(double x) { return ::sin(x); }
 #else
 inline float exp_(float x) { return std::exp(x); }
 inline double exp_(double x) { return std::exp(x); }
@@ -36,6 +38,8 @@ inline float pow_(float a, float b) { return std::pow(a, b); }
 inline double pow_(double a, double b) { return std::pow(a, b); }
 inline float cos_(float x) { return std::cos(x); }
 inline double cos_(double x) { return std::cos(x); }
+inline float sin_(float x) { return std::sin(x); }
+inline double sin_(double x) { return std::sin(x); }
 #endif
 
 template <class T> KILN_HD inline bool isnan_(T x) { return x != x; }

@@ -51,6 +51,14 @@ struct RowGeometry {
 using functors::AdamHyper;
 using functors::SgdHyper;
 
+// scaled_dot_product_attention's settings, as the op resolved them.
+struct AttentionParams {
+  double scale = 1;        // multiplies q.k (the op's default is 1/sqrt(D))
+  bool causal = false;     // query i sees keys j <= i (top-left aligned, as PyTorch)
+  double dropout_p = 0;    // probability of zeroing an attention probability
+  GeneratorState dropout;  // Philox state of the dropout mask (when dropout_p > 0)
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -178,6 +186,72 @@ class Backend {
   virtual void adam_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                            const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
                            const std::vector<Tensor>& max_exp_avg_sqs, const AdamHyper& h) = 0;
+
+  // --- scans, sorting and sampling ---------------------------------------------------
+  // out[o, k, i] = sum_{k' <= k} x[o, k', i] (reverse: k' >= k) of a contiguous x seen as
+  // [outer, n, inner]; out contiguous, x's dtype (the op widens integers to
+  // int64). Floating sums run in opmath (f32 for f16/bf16) or wider.
+  virtual void cumsum(const Tensor& x, const RowGeometry& g, bool reverse, Tensor& out) = 0;
+  // Each row of x [R, n] (contiguous) sorted, stably: values [R, n] in x's
+  // dtype and indices [R, n] int64 (positions in the row), both contiguous
+  // and overwritten. NaN orders above +inf (first when descending), as in PyTorch.
+  virtual void sort(const Tensor& x, bool descending, Tensor& values, Tensor& indices) = 0;
+  // The k largest (or smallest) of each row of x [R, n] in sorted order, ties
+  // to the lower index: values [R, k], indices [R, k] int64, 0 <= k <= n.
+  virtual void topk(const Tensor& x, int64_t k, bool largest, Tensor& values, Tensor& indices) = 0;
+  // out [R, S] int64: S category indices per row of weights [R, n]
+  // (contiguous floating, non-negative, not all zero), drawn with or without
+  // replacement by functors/multinomial.h from Philox numbers starting at
+  // `state` (draw r*S + s uses element r*S + s), so every device draws the
+  // same indices. A row with a negative, inf or NaN weight, a zero sum, or
+  // (without replacement) fewer than S non-zero weights gets index 0s and is
+  // counted in errors (int64 [2], zero on entry: count, one bad row), for
+  // defer_error_check.
+  virtual void multinomial(const Tensor& weights, int64_t num_samples, bool replacement, const GeneratorState& state,
+                           Tensor& out, Tensor& errors) = 0;
+
+  // --- transformer primitives ------------------------------------------------------------
+  // Normalises each row of x [R, n] (contiguous floating). Layer norm (rms
+  // false): out = (x - mean) * rstd * weight + bias, rstd = 1/sqrt(biased
+  // var + eps). RMS norm (rms true; bias and mean undefined): out = x * rstd *
+  // weight, rstd = 1/sqrt(mean(x^2) + eps). weight/bias [n] in x's dtype or
+  // undefined. Statistics are computed in f32 (f64 for f64 x) and written to
+  // mean and rstd [R], f32 (f64 for f64 x).
+  virtual void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool rms,
+                                  Tensor& out, Tensor& mean, Tensor& rstd) = 0;
+  // From the forward's statistics: overwrites each defined output, gx like x,
+  // gw and gb [n] in x's dtype (summed over rows in f32 or f64, in an order
+  // that does not depend on timing). gy like x, contiguous.
+  virtual void layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                   const Tensor& rstd, bool rms, Tensor& gx, Tensor& gw, Tensor& gb) = 0;
+  // out [N, C] = rows ids[n] of weight [V, C] (both contiguous; ids int64 [N]).
+  // An id outside [0, V) gives a zero row and is counted in errors (int64
+  // [2], zero on entry: count, one such id), for defer_error_check.
+  virtual void embedding_forward(const Tensor& weight, const Tensor& ids, Tensor& out, Tensor& errors) = 0;
+  // grad_weight [V, C] (overwritten) = sum over n with ids[n] == v of grad
+  // [N, C] row n; rows of padding_idx (>= 0) and ids outside [0, V) get
+  // nothing. Deterministic on the CPU; CUDA by kiln::cuda's setting.
+  virtual void embedding_backward(const Tensor& grad, const Tensor& ids, int64_t padding_idx,
+                                  Tensor& grad_weight) = 0;
+  // Attention of q [B, H, Tq, D] over k [B, H, Tk, D], v [B, H, Tk, Dv]
+  // (contiguous, one floating dtype): out [B, H, Tq, Dv] = dropout(softmax(
+  // q k^T * scale + mask)) v, never holding more than a tile of the Tq x Tk
+  // scores. mask: undefined, bool (true = takes part) or q's dtype (added to
+  // the scores), shaped [B, H, Tq, Tk] with any strides (0 where broadcast).
+  // A query row that no key may see gets out = 0 and lse = -inf. lse [B, H,
+  // Tq]: f32 (f64 for f64 q), the log-sum-exp of the masked, scaled scores.
+  // Dropout keeps probability (b, h, i, j) when Philox element
+  // ((b*H + h)*Tq + i)*Tk + j of p.dropout, as a float uniform, is >= p.dropout_p,
+  // and scales it by 1/(1 - p.dropout_p): the mask of dropout() on a [B, H,
+  // Tq, Tk] tensor.
+  virtual void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                                 const AttentionParams& p, Tensor& out, Tensor& lse) = 0;
+  // Gradients from the forward's out and lse (probabilities are recomputed
+  // tile by tile): overwrites each defined one of gq, gk, gv (like q, k, v).
+  // gout like out, contiguous.
+  virtual void attention_backward(const Tensor& gout, const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor& mask, const Tensor& out, const Tensor& lse, const AttentionParams& p,
+                                  Tensor& gq, Tensor& gk, Tensor& gv) = 0;
 };
 
 // The backend for a device; throws DeviceError when the device is not usable.

@@ -48,6 +48,7 @@ ThreadState& thread_state(int device) {
 struct Settings {
   std::atomic<bool> allow_tf32{false};
   std::atomic<int> conv2d_impl{-1};  // -1: KILN_CONV_IMPL not read yet
+  std::atomic<bool> embedding_deterministic{true};
 };
 Settings& settings() {
   static Settings s;
@@ -165,5 +166,8 @@ Conv2dImpl conv2d_impl() {
   }
   return static_cast<Conv2dImpl>(v);
 }
+
+void set_embedding_deterministic(bool deterministic) { settings().embedding_deterministic.store(deterministic); }
+bool embedding_deterministic() { return settings().embedding_deterministic.load(); }
 
 }  // namespace kiln::cuda

@@ -68,6 +68,23 @@ class CudaBackend final : public detail::Backend {
   void adam_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                    const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
                    const std::vector<Tensor>& max_exp_avg_sqs, const detail::AdamHyper& h) override;
+  // --- scans, sorting, sampling and the transformer primitives ---
+  void cumsum(const Tensor& x, const detail::RowGeometry& g, bool reverse, Tensor& out) override;
+  void sort(const Tensor& x, bool descending, Tensor& values, Tensor& indices) override;
+  void topk(const Tensor& x, int64_t k, bool largest, Tensor& values, Tensor& indices) override;
+  void multinomial(const Tensor& weights, int64_t num_samples, bool replacement, const GeneratorState& state,
+                   Tensor& out, Tensor& errors) override;
+  void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool rms, Tensor& out,
+                          Tensor& mean, Tensor& rstd) override;
+  void layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                           const Tensor& rstd, bool rms, Tensor& gx, Tensor& gw, Tensor& gb) override;
+  void embedding_forward(const Tensor& weight, const Tensor& ids, Tensor& out, Tensor& errors) override;
+  void embedding_backward(const Tensor& grad, const Tensor& ids, int64_t padding_idx, Tensor& grad_weight) override;
+  void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                         const detail::AttentionParams& p, Tensor& out, Tensor& lse) override;
+  void attention_backward(const Tensor& gout, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                          const Tensor& out, const Tensor& lse, const detail::AttentionParams& p, Tensor& gq,
+                          Tensor& gk, Tensor& gv) override;
 };
 
 }  // namespace kiln::cuda

@@ -18,6 +18,7 @@ namespace {
 // GPU); nothing reads them.
 std::atomic<bool> g_allow_tf32{false};
 std::atomic<int> g_conv2d_impl{static_cast<int>(Conv2dImpl::Auto)};
+std::atomic<bool> g_embedding_deterministic{true};
 }  // namespace
 
 bool is_built() { return false; }
@@ -67,5 +68,7 @@ void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
 bool allow_tf32() { return g_allow_tf32.load(); }
 void set_conv2d_impl(Conv2dImpl impl) { g_conv2d_impl.store(static_cast<int>(impl)); }
 Conv2dImpl conv2d_impl() { return static_cast<Conv2dImpl>(g_conv2d_impl.load()); }
+void set_embedding_deterministic(bool deterministic) { g_embedding_deterministic.store(deterministic); }
+bool embedding_deterministic() { return g_embedding_deterministic.load(); }
 
 }  // namespace kiln::cuda

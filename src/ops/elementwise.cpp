@@ -304,6 +304,8 @@ Tensor tanh(const Tensor& x) { return make_unary("tanh", UnaryOp::Tanh, UnaryBac
 Tensor sigmoid(const Tensor& x) {
   return make_unary("sigmoid", UnaryOp::Sigmoid, UnaryBackward::Kind::Sigmoid, x, true);
 }
+Tensor sin(const Tensor& x) { return make_unary("sin", UnaryOp::Sin, UnaryBackward::Kind::Sin, x, false); }
+Tensor cos(const Tensor& x) { return make_unary("cos", UnaryOp::Cos, UnaryBackward::Kind::Cos, x, false); }
 Tensor silu(const Tensor& x) { return make_unary("silu", UnaryOp::Silu, UnaryBackward::Kind::Silu, x, false); }
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   KILN_CHECK(approximate == "none" || approximate == "tanh", ValueError, "gelu: approximate must be \"none\" or ",

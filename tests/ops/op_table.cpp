@@ -25,6 +25,13 @@ const RowFamily kRowFamilies[] = {
     batch_norm_rows,
     conv2d_rows,
     pool2d_rows,
+    layer_norm_rows,
+    embedding_rows,
+    attention_rows,
+    cumsum_rows,
+    sort_rows,
+    multinomial_rows,
+    masked_fill_rows,
 };
 }  // namespace
 

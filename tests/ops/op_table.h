@@ -201,6 +201,13 @@ std::vector<OpRow> cross_entropy_rows();
 std::vector<OpRow> batch_norm_rows();
 std::vector<OpRow> conv2d_rows();
 std::vector<OpRow> pool2d_rows();
+std::vector<OpRow> layer_norm_rows();
+std::vector<OpRow> embedding_rows();
+std::vector<OpRow> attention_rows();
+std::vector<OpRow> cumsum_rows();
+std::vector<OpRow> sort_rows();
+std::vector<OpRow> multinomial_rows();
+std::vector<OpRow> masked_fill_rows();
 
 // Every row of every family (built once).
 const std::vector<OpRow>& all_rows();

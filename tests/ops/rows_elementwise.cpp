@@ -223,6 +223,10 @@ std::vector<OpRow> unary_rows() {
     r.covers = {"gelu"};
     rows.push_back(r);
   }
+  rows.push_back(unary_row("sin", [](const Tensor& x) { return sin(x); }, [](double x) { return std::sin(x); },
+                           floating_dtypes(), Domain::Any));
+  rows.push_back(unary_row("cos", [](const Tensor& x) { return cos(x); }, [](double x) { return std::cos(x); },
+                           floating_dtypes(), Domain::Any));
   rows.push_back(unary_row("silu", [](const Tensor& x) { return silu(x); }, [](double x) { return x * sigmoid_ref(x); },
                            floating_dtypes(), Domain::Any));
   {

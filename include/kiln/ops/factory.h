@@ -28,6 +28,12 @@ Tensor randperm(int64_t n, const TensorOptions& opts = kInt64);
 Tensor rand_like(const Tensor& t);
 Tensor randn_like(const Tensor& t);
 Tensor bernoulli(const Tensor& probabilities);
+// num_samples category indices (int64) per row of weights ([n] or [R, n],
+// non-negative, finite, not all zero; they need not sum to 1), drawn with
+// or without replacement from the default generator. The same seed draws
+// the same indices on every device. Bad weights are a ValueError (on a GPU
+// raised at the next host synchronisation; the draw gives zeros meanwhile).
+Tensor multinomial(const Tensor& weights, int64_t num_samples, bool replacement = false);
 
 // From host data (copied). The shape defaults to 1-D.
 template <class T>

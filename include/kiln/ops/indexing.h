@@ -16,6 +16,13 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
 // out = self; out[i][index[i][j]] += src[i][j] for dim 1.
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+// x with value wherever mask (bool, broadcastable to x's shape) is true.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Scalar& value);
+// The upper (triu) or lower (tril) triangle of the last two dims: element
+// (i, j) is kept where j - i >= diagonal (triu) or j - i <= diagonal (tril),
+// the rest are zero.
+Tensor triu(const Tensor& x, int64_t diagonal = 0);
+Tensor tril(const Tensor& x, int64_t diagonal = 0);
 // int64 [..., num_classes]; num_classes = -1 infers max + 1.
 Tensor one_hot(const Tensor& labels, int64_t num_classes = -1);
 

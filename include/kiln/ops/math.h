@@ -30,6 +30,8 @@ Tensor relu(const Tensor& x);
 // approximate: "none" (erf form) or "tanh", as in PyTorch.
 Tensor gelu(const Tensor& x, const std::string& approximate = "none");
 Tensor silu(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
 
 // Comparisons give bool tensors.
 Tensor eq(const Tensor& a, const Tensor& b);

@@ -27,6 +27,9 @@ Tensor std(const Tensor& x, const Shape& dims = {}, int64_t correction = 1, bool
 Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim = false);
 
 Tensor softmax(const Tensor& x, int64_t dim);
+// Running sums along dim: out[..., k, ...] = sum of x[..., :k+1, ...].
+// Integer and bool inputs give int64, as in PyTorch.
+Tensor cumsum(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 
 }  // namespace kiln

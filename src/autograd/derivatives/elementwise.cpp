@@ -96,6 +96,8 @@ std::string UnaryBackward::name() const {
     case Kind::GeluErf: return "GeluBackward";
     case Kind::GeluTanh: return "GeluTanhBackward";
     case Kind::Silu: return "SiluBackward";
+    case Kind::Sin: return "SinBackward";
+    case Kind::Cos: return "CosBackward";
   }
   return "UnaryBackward";
 }
@@ -115,6 +117,8 @@ std::vector<Tensor> UnaryBackward::apply(const Tensor& grad) {
     case Kind::GeluErf: return {detail::binary_same(BinaryOp::GeluErfBackward, grad, s)};
     case Kind::GeluTanh: return {detail::binary_same(BinaryOp::GeluTanhBackward, grad, s)};
     case Kind::Silu: return {detail::binary_same(BinaryOp::SiluBackward, grad, s)};
+    case Kind::Sin: return {grad * kiln::cos(s)};   // saved = x
+    case Kind::Cos: return {grad * -kiln::sin(s)};  // saved = x
   }
   return {Tensor()};
 }

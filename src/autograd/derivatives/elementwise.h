@@ -82,9 +82,9 @@ struct NegBackward : Node {
 
 // Unary ops whose derivative is one fused backend call f(grad, saved)
 // (relu, sigmoid, tanh, gelu, silu) or a short formula (abs, exp, log,
-// sqrt, rsqrt). `saved` is the input or the output, as the op documents.
+// sqrt, rsqrt, sin, cos). `saved` is the input or the output, as the op documents.
 struct UnaryBackward : Node {
-  enum class Kind { Abs, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Relu, GeluErf, GeluTanh, Silu };
+  enum class Kind { Abs, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Relu, GeluErf, GeluTanh, Silu, Sin, Cos };
   Kind kind = Kind::Exp;
   SavedTensor saved;
   std::string name() const override;
