@@ -8,7 +8,8 @@
 #
 # .gpu/ holds kiln-gpu.tar.xz and bundle.txt (commit, contents, sizes). The
 # tarball has
-#   bin/     every test, benchmark and example executable
+#   bin/     every test, benchmark and example executable (tests/dist's as
+#            kiln_dist_test_mpi)
 #   lib/     libkiln.so.0 and every shared library those load that is neither
 #            CUDA's (cudart, cuBLAS, cuDNN, NCCL, NVRTC, the driver) nor
 #            libc's: OpenBLAS, oneDNN, OpenCL's loader, libgfortran, libgomp,
@@ -54,6 +55,10 @@ for exe in "$build"/tests/kiln_test_* "$build"/benchmarks/bench_* "$build"/bench
            "$build"/examples/*/*; do
   is_elf_exe "$exe" && cp "$exe" "$stage/bin/"
 done
+# The data-parallel tests (several ranks under mpirun here), renamed so that
+# gpu-check.sh's "every kiln_test_*" stage leaves them out: on the GPU machine
+# only their one-rank NCCL case runs (it needs no launcher).
+[[ -x "$build/tests/dist/kiln_test_dist_mpi" ]] && cp "$build/tests/dist/kiln_test_dist_mpi" "$stage/bin/kiln_dist_test_mpi"
 soname="$(readelf -d "$build/src/libkiln.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
 cp -L "$build/src/libkiln.so" "$stage/lib/$soname"
 

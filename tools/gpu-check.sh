@@ -33,7 +33,7 @@ work="${KILN_GPU_WORK:-${TMPDIR:-/tmp}/kiln-gpu-check}"
 t0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - t0 )); }
 # Stage caps in seconds; they add up to under 7 minutes with the unpacking.
-cap_tests=180 cap_memcheck=90 cap_racecheck=90 cap_bench_each=30 cap_bench=100
+cap_tests=180 cap_memcheck=90 cap_racecheck=90 cap_bench_each=30 cap_bench=120
 rm -f "$out"/{summary.txt,env.txt,tests.log,junit.xml,sanitizer.log,bench.jsonl,bench.md}
 summary=()
 say() { summary+=("$*"); echo "gpu-check: $*"; }
@@ -228,6 +228,21 @@ if ((other_skipped > 0)); then
   say "  skipped, not CUDA: $(grep -vxF -f <(echo "$cuda_list") <<<"$skipped_cases" | cut -f2,3 | head -4 | tr '\t' ' ' | sed 's/$/;/' | tr '\n' ' ')"
 fi
 
+# NCCL at world size 1 (tests/dist's one case that needs no launcher; two
+# ranks on one GPU need mpirun and NCCL >= 2.30, which the GPU machine lacks:
+# docs/distributed.md, "On a GPU").
+dist_exe="$work/bin/kiln_dist_test_mpi"
+if ((!gpu_visible)); then
+  not_run+=("NCCL at world size 1")
+elif [[ -x "$dist_exe" ]]; then
+  timeout -k 5 60 "$dist_exe" --gtest_brief=1 --gtest_filter='MpiNccl.OneRank*' >"$work/logs/nccl.log" 2>&1; rc=$?
+  { echo "=== NCCL at world size 1: rc $rc"; cat "$work/logs/nccl.log"; echo; } >>"$out/tests.log"
+  if ((rc == 124 || rc == 137)); then say "NCCL, world size 1: TIMEOUT after 60 s"; timeouts+=("NCCL one rank")
+  elif ((rc != 0)); then say "NCCL, world size 1: FAILED (rc $rc)"; failures+=("NCCL one rank")
+  elif grep -q 'SKIPPED' "$work/logs/nccl.log"; then say "NCCL, world size 1: SKIPPED with a GPU visible: $(grep -m1 -i 'skip' "$work/logs/nccl.log")"; failures+=("NCCL one rank skipped")
+  else say "NCCL, world size 1: PASS"; fi
+fi
+
 # --- 3. compute-sanitizer ---------------------------------------------------------------------
 # One test per kernel family (kernels/*.cu, and cuBLASLt's matmul) for
 # memcheck; one per kernel using shared memory (conv2d's tiles, the block
@@ -236,8 +251,10 @@ fi
 memcheck_patterns=(CudaKernels.Copy* CudaKernels.Fill* CudaKernels.Unary* CudaKernels.Binary* CudaKernels.Reduce*
   CudaKernels.Softmax* CudaKernels.IndexSelect* CudaKernels.Rand* CudaCrossEntropy.* CudaConv2dKernel.*
   '*CudaConv2d.Forward*' '*CudaPool2d.MaxPool*' '*CudaBatchNorm.*' '*CudaSgd.*' '*CudaAdam.*' CudaMatmul.*
-  CudaTransfer.*)
-racecheck_patterns=(CudaConv2dKernel.* CudaKernels.Reduce* CudaKernels.Softmax* CudaCrossEntropy.* '*CudaBatchNorm.*')
+  CudaTransfer.* '*CudaAttention.*' CudaAttentionDropout.* CudaEmbedding.Deterministic* CudaLayerNorm.*
+  CudaSortCumsumMultinomial.*)
+racecheck_patterns=(CudaConv2dKernel.* CudaKernels.Reduce* CudaKernels.Softmax* CudaCrossEntropy.* '*CudaBatchNorm.*'
+  '*CudaAttention.*' CudaLayerNorm.* CudaSortCumsumMultinomial.*)
 cuda_exe="$work/bin/kiln_test_cuda"
 # first_tests PATTERN...: "A.b:C.d:..." of the first listed test matching each.
 first_tests() {
@@ -294,14 +311,19 @@ export KILN_BENCH_QUICK=1
 bench_ok=0 bench_bad=0 bench_skip=0
 bs=$(date +%s)
 bench_cmds=()
-for exe in "$work"/bin/bench_*; do
-  case "$(basename "$exe")" in
-    bench_conv2d|bench_copy|bench_elementwise|bench_matmul|bench_optim|bench_reduce|bench_softmax) bench_cmds+=("$exe --quick") ;;
-  esac
+# Every kernel benchmark (benchmarks/kernels/*.cu), in quick mode.
+for cu in benchmarks/kernels/*.cu; do
+  exe="$work/bin/$(basename "$cu" .cu)"
+  [[ -x "$exe" ]] && bench_cmds+=("$exe --quick")
 done
+# PyTorch on the same shapes and GPU, in the same JSON lines (the GPU machine has torch).
+if ((gpu_visible)) && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+  bench_cmds+=("python3 benchmarks/kernels/torch_attention_layer_norm.py")
+fi
 ((gpu_visible)) && [[ -x "$work/bin/bench_train_cnn" ]] && bench_cmds+=("$work/bin/bench_train_cnn 20 cuda:0")
 for cmd in "${bench_cmds[@]}"; do
   name=$(basename "${cmd%% *}")
+  [[ "$name" == python3 ]] && name=$(basename "$(cut -d' ' -f2 <<<"$cmd")")
   left=$((cap_bench - ($(date +%s) - bs)))
   if ((left < 5)); then say "  $name: NOT RUN (the benchmark stage's $cap_bench s were used up)"; timeouts+=("$name"); continue; fi
   cap=$((left < cap_bench_each ? left : cap_bench_each))
