@@ -18,6 +18,7 @@
 #include "cross_entropy.h"
 #include "elementwise.h"
 #include "index.h"
+#include "multi_tensor_norm.h"
 #include "optim.h"
 #include "pool2d.h"
 #include "random.h"

@@ -24,3 +24,4 @@
 #include "kiln/ops/nn.h"
 #include "kiln/ops/reduce.h"
 #include "kiln/optim/optim.h"
+#include "kiln/train/train.h"

@@ -51,6 +51,7 @@ class CpuBackend final : public detail::Backend {
   void adam_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                    const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
                    const std::vector<Tensor>& max_exp_avg_sqs, const detail::AdamHyper& h) override;
+  void multi_tensor_norm(const std::vector<Tensor>& tensors, Tensor& out) override;
 };
 
 }  // namespace kiln::cpu
