@@ -315,6 +315,9 @@ int main(int argc, char** argv) {
         const kiln::dist::SyncTiming timing = ddp.last_timing();
         comm_seconds += timing.comm_seconds;
         wait_seconds += timing.wait_seconds;
+        // The spike happens once: a rollback replays these steps clean.
+        const bool spiking = !spiked && spike.step >= 0 && step >= spike.step && step < spike.step + spike.len;
+        if (spiking && step == spike.step + spike.len - 1) spiked = true;
         // The one host read of the step: the loss (with the guard, together
         // with every gradient's norm). Every rank's batch has the same size,
         // so the mean of the ranks' mean losses is the global batch's.
@@ -345,8 +348,6 @@ int main(int argc, char** argv) {
           break;
         }
         if (action == kiln::train::Action::Proceed) {
-          const bool spiking = !spiked && spike.step >= 0 && step >= spike.step && step < spike.step + spike.len;
-          if (spiking && step == spike.step + spike.len - 1) spiked = true;
           std::vector<double> lrs;
           for (auto& g : opt->param_groups()) {
             lrs.push_back(g.options().get_lr());

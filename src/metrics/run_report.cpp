@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "kiln/core/error.h"
@@ -147,22 +148,49 @@ std::string RunReport::html() const {
     stops += e.kind == "stop";
   }
   h << "<div class=\"cards\">";
+  // The final evaluation's accuracy and ECE stand for the last epoch's.
   if (!epochs_.empty())
-    for (const auto& [name, v] : epochs_.back().metrics)
+    for (const auto& [name, v] : epochs_.back().metrics) {
+      if (!confusion_.empty() && name.find("accuracy") != std::string::npos) continue;
+      if (!bin_counts_.empty() && name.find("ece") != std::string::npos) continue;
       h << "<div class=\"card\"><b>" << fmt(v) << "</b><span>" << escape(name) << " (last epoch)</span></div>";
-  if (!confusion_.empty() && !bin_counts_.empty())
+    }
+  if (!confusion_.empty()) {
+    int64_t right = 0, total = 0;
+    for (int64_t t = 0; t < classes_; ++t)
+      for (int64_t p = 0; p < classes_; ++p) {
+        total += confusion_[static_cast<size_t>(t * classes_ + p)];
+        if (t == p) right += confusion_[static_cast<size_t>(t * classes_ + p)];
+      }
+    h << "<div class=\"card\"><b>" << fmt(total ? static_cast<double>(right) / static_cast<double>(total) : 0.0)
+      << "</b><span>final accuracy</span></div>";
+  }
+  if (!bin_counts_.empty())
     h << "<div class=\"card\"><b>" << fmt(ece_) << "</b><span>expected calibration error</span></div>";
   h << "<div class=\"card\"><b>" << steps_.size() << "</b><span>steps run</span></div>";
   h << "<div class=\"card\"><b>" << skips << " / " << rollbacks << (stops ? " / stop" : "")
     << "</b><span>guard: skips / rollbacks</span></div>";
   h << "</div>\n";
 
-  std::vector<double> x, loss, lr, speed;
-  for (const Step& s : steps_) {
-    x.push_back(static_cast<double>(s.step));
-    loss.push_back(s.loss);
-    lr.push_back(s.lr);
-    speed.push_back(s.samples_per_sec);
+  // A rollback replays steps: the curves show each step's last run, and the
+  // loss of the runs that were rolled back is drawn apart ("abandoned").
+  std::map<int64_t, size_t> latest;
+  for (size_t i = 0; i < steps_.size(); ++i) latest[steps_[i].step] = i;
+  std::vector<double> x, loss, lr, speed, ax, ay;
+  for (const auto& [step, i] : latest) {
+    x.push_back(static_cast<double>(step));
+    loss.push_back(steps_[i].loss);
+    lr.push_back(steps_[i].lr);
+    speed.push_back(steps_[i].samples_per_sec);
+  }
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (latest[steps_[i].step] == i) continue;
+    if (!ax.empty() && (i == 0 || latest[steps_[i - 1].step] == i - 1)) {  // a new abandoned stretch
+      ax.push_back(ax.back());
+      ay.push_back(NAN);
+    }
+    ax.push_back(static_cast<double>(steps_[i].step));
+    ay.push_back(steps_[i].loss);
   }
   std::vector<svg::Marker> markers;
   for (const Event& e : events_) {
@@ -177,7 +205,10 @@ std::string RunReport::html() const {
     std::vector<svg::Series> s;
     downsample(x, loss, most, dx, dy);
     s.push_back({"train loss", "#9db4d3", dx, dy, false, 1.0, 0.9});
-    std::vector<double> sm = smooth(loss, 0.95), sx, sy;
+    if (!ax.empty()) s.push_back({"rolled back", "#e0413a", ax, ay, false, 1.2, 0.8});
+    // About a twentieth of the run, at most 50 steps, is the smoothing's memory.
+    const double memory = std::clamp(static_cast<double>(loss.size()) / 20.0, 1.0, 50.0);
+    std::vector<double> sm = smooth(loss, 1.0 - 1.0 / memory), sx, sy;
     downsample(x, sm, most, sx, sy);
     s.push_back({"smoothed", "#1f5aa6", sx, sy, false, 2.0, 1.0});
     svg::Series test{"test loss", "#2f855a", {}, {}, true, 1.5, 1.0};
@@ -210,6 +241,7 @@ std::string RunReport::html() const {
     }
     svg::ChartOptions o;
     o.title = "Test accuracy per epoch";
+    o.integer_x = true;
     o.x_label = "epoch";
     o.y_label = "accuracy";
     h << "<div class=\"panel\">" << svg::line_chart(o, s) << "</div>\n";
@@ -249,15 +281,23 @@ std::string RunReport::html() const {
   }
 
   h << "<h2>Health guard actions</h2>\n";
-  if (events_.empty()) {
+  std::string kept;
+  int actions = 0;
+  for (const Event& e : events_) {
+    if (e.kind == "checkpoint") kept += (kept.empty() ? "" : ", ") + std::to_string(e.step);
+    else ++actions;
+  }
+  if (actions == 0) {
     h << "<p class=\"none\">none: every step was accepted</p>\n";
   } else {
     h << "<table><tr><th>step</th><th>action</th><th>what was seen and done</th></tr>\n";
     for (const Event& e : events_)
-      h << "<tr><td>" << e.step << "</td><td class=\"kind-" << escape(e.kind) << "\">" << escape(e.kind) << "</td><td>"
-        << escape(e.text) << "</td></tr>\n";
+      if (e.kind != "checkpoint")
+        h << "<tr><td>" << e.step << "</td><td class=\"kind-" << escape(e.kind) << "\">" << escape(e.kind)
+          << "</td><td>" << escape(e.text) << "</td></tr>\n";
     h << "</table>\n";
   }
+  if (!kept.empty()) h << "<p class=\"sub\">good states kept (the state before these steps): " << kept << "</p>\n";
 
   if (!epochs_.empty()) {
     h << "<h2>Per epoch</h2>\n<table><tr><th>epoch</th><th>step</th>";

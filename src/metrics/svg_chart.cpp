@@ -25,9 +25,10 @@ std::string tick_text(double v) {
 }
 
 // About `target` round ticks (1, 2 or 5 times a power of ten) covering [lo, hi].
-std::vector<double> nice_ticks(double lo, double hi, int target = 5) {
+std::vector<double> nice_ticks(double lo, double hi, int target = 5, bool integers = false) {
   if (!(hi > lo)) return {lo};
-  const double raw = (hi - lo) / target;
+  double raw = (hi - lo) / target;
+  if (integers) raw = std::max(raw, 1.0);
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = mag;
   for (double m : {1.0, 2.0, 5.0, 10.0})
@@ -96,19 +97,24 @@ std::string line_chart(const ChartOptions& o, const std::vector<Series>& series,
      << "\" class=\"plot\"/>\n";
   // Grid and tick labels.
   if (o.log_y) {
-    for (double e = std::floor(y0); e <= y1; e += 1) {
-      if (e < y0) continue;
-      os << "<line x1=\"" << left << "\" x2=\"" << left + pw << "\" y1=\"" << num(py_t(e)) << "\" y2=\""
-         << num(py_t(e)) << "\" class=\"grid\"/><text x=\"" << left - 6 << "\" y=\"" << num(py_t(e) + 4)
-         << "\" text-anchor=\"end\" class=\"tick\">" << tick_text(std::pow(10.0, e)) << "</text>\n";
-    }
+    // Powers of ten, and 2 and 5 times them when the range is under two decades.
+    const bool fine = y1 - y0 < 2;
+    for (double e = std::floor(y0); e <= y1; e += 1)
+      for (double m : {1.0, 2.0, 5.0}) {
+        if (m != 1.0 && !fine) continue;
+        const double t = e + std::log10(m);
+        if (t < y0 || t > y1) continue;
+        os << "<line x1=\"" << left << "\" x2=\"" << left + pw << "\" y1=\"" << num(py_t(t)) << "\" y2=\""
+           << num(py_t(t)) << "\" class=\"grid\"/><text x=\"" << left - 6 << "\" y=\"" << num(py_t(t) + 4)
+           << "\" text-anchor=\"end\" class=\"tick\">" << tick_text(m * std::pow(10.0, e)) << "</text>\n";
+      }
   } else {
     for (double t : nice_ticks(y0, y1))
       os << "<line x1=\"" << left << "\" x2=\"" << left + pw << "\" y1=\"" << num(py_t(t)) << "\" y2=\""
          << num(py_t(t)) << "\" class=\"grid\"/><text x=\"" << left - 6 << "\" y=\"" << num(py_t(t) + 4)
          << "\" text-anchor=\"end\" class=\"tick\">" << tick_text(t) << "</text>\n";
   }
-  for (double t : nice_ticks(x0, x1, 6))
+  for (double t : nice_ticks(x0, x1, 6, o.integer_x))
     os << "<line x1=\"" << num(px(t)) << "\" x2=\"" << num(px(t)) << "\" y1=\"" << top << "\" y2=\"" << top + ph
        << "\" class=\"grid\"/><text x=\"" << num(px(t)) << "\" y=\"" << top + ph + 16
        << "\" text-anchor=\"middle\" class=\"tick\">" << tick_text(t) << "</text>\n";

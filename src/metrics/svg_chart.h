@@ -27,6 +27,7 @@ struct ChartOptions {
   int width = 560, height = 300;
   bool log_y = false;
   bool y_from_zero = false;
+  bool integer_x = false;  // x ticks at whole numbers only (epochs)
 };
 
 std::string line_chart(const ChartOptions& options, const std::vector<Series>& series,

@@ -298,7 +298,7 @@ void HealthGuard::rollback_with(const StepHealth* h, double lz, double gz, const
 void HealthGuard::stop(const StepHealth& h, double lz, double gz, const std::string& why) {
   std::ostringstream r;
   r << "HealthGuard stopped the run at step " << step_ << " (epoch " << position_.epoch << ", batch "
-    << position_.batch << "): " << why << ", and ";
+    << position_.batch << ", counting from 0): " << why << ", and ";
   if (options_.policy() == GuardPolicy::Rollback)
     r << rollbacks_ << " rollback" << (rollbacks_ == 1 ? "" : "s") << " (the limit) did not cure it";
   else
@@ -311,9 +311,18 @@ void HealthGuard::stop(const StepHealth& h, double lz, double gz, const std::str
     if (h.nonfinite_params.size() > 5) r << " and " << h.nonfinite_params.size() - 5 << " more";
   }
   r << "; largest gradient norm " << fmt(h.largest_norm) << " in " << h.largest_param << "\n";
-  if (good_) r << "  the last good state is that before step " << good_->step;
-  if (!options_.checkpoint_path().empty()) r << ", saved in " << options_.checkpoint_path();
-  r << "\n  the guard's actions, latest last:\n";
+  if (good_) {
+    // What the trainer evaluates or saves after a stop is the last good state, not the damaged one.
+    NoGradGuard no_grad;
+    restore_snapshot(run_, *good_);
+    resume_step_ = good_->step;
+    r << "  the model, optimizer, schedule, RNG and data position are put back to the last good state, that "
+         "before step "
+      << good_->step;
+    if (!options_.checkpoint_path().empty()) r << " (also in " << options_.checkpoint_path() << ")";
+    r << "\n";
+  }
+  r << "  the guard's actions, latest last:\n";
   const size_t first = events_.size() > 12 ? events_.size() - 12 : 0;
   if (first > 0) r << "    (" << first << " earlier)\n";
   for (size_t i = first; i < events_.size(); ++i)

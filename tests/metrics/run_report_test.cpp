@@ -77,3 +77,18 @@ TEST(RunReport, EmptyRunStillRenders) {
   EXPECT_NE(h.find("no data"), std::string::npos);
   EXPECT_NE(h.find("none: every step was accepted"), std::string::npos);
 }
+
+TEST(RunReport, ReplayedStepsShowTheirLastRunAndTheAbandonedOneApart) {
+  metrics::RunReport r("rollback");
+  for (int s = 0; s < 30; ++s) r.log_step(s, s >= 20 ? 50.0 : 1.0, 0.1, 100);  // steps 20-29 went bad
+  for (int s = 10; s < 40; ++s) r.log_step(s, 0.9, 0.05, 100);                 // rolled back to 10
+  const std::string h = r.html();
+  ASSERT_NE(h.find("rolled back"), std::string::npos);
+  // The main curve has one point per step (0..39), the abandoned one steps 10-29.
+  const size_t main_color = h.find("stroke=\"#9db4d3\""), bad_color = h.find("stroke=\"#e0413a\" stroke-width=\"1.2\"");
+  ASSERT_NE(main_color, std::string::npos);
+  ASSERT_NE(bad_color, std::string::npos);
+  const size_t main_start = h.rfind("<path d=\"", main_color), bad_start = h.rfind("<path d=\"", bad_color);
+  EXPECT_EQ(occurrences(h.substr(main_start, main_color - main_start), " L"), 39);
+  EXPECT_EQ(occurrences(h.substr(bad_start, bad_color - bad_start), " L"), 19);
+}

@@ -229,12 +229,15 @@ TEST(HealthGuard, PoisonedBatchIsSkippedAndTheRunRecovers) {
     EXPECT_NE(e.reason.find("the loss is nan"), std::string::npos) << e.reason;
     EXPECT_FALSE(o.stopped);
     EXPECT_NEAR(o.accuracy, clean, 0.02) << "clean " << clean << ", poisoned " << o.accuracy;
+    std::printf("NaN inputs at step 50, guard %s: clean %.4f, poisoned %.4f\n", train::guard_policy_name(policy), clean,
+                o.accuracy);
   }
   // Without the guard the NaN reaches the weights and the BatchNorm statistics.
   Faults f;
   f.poison_step = 50;
   const Outcome unguarded = run(train::HealthGuardOptions().policy(train::GuardPolicy::Off), f);
   EXPECT_LT(unguarded.accuracy, 0.5);
+  std::printf("NaN inputs at step 50, no guard: %.4f\n", unguarded.accuracy);
 }
 
 TEST(HealthGuard, LearningRateSpikeIsRolledBackAndTheRunRecovers) {
@@ -270,7 +273,9 @@ TEST(HealthGuard, UnrecoverableRunStopsWithAReport) {
   EXPECT_EQ(o.events.back().kind, "stop");
   const std::string& r = o.report;
   EXPECT_NE(r.find("stopped the run at step 72"), std::string::npos) << r;  // 3 troubled steps: 70, 71, 72
-  EXPECT_NE(r.find("(epoch 2, batch 8)"), std::string::npos) << r;       // 32 batches an epoch
+  EXPECT_NE(r.find("(epoch 2, batch 8, counting from 0)"), std::string::npos) << r;  // 32 batches an epoch
+  EXPECT_NE(r.find("put back to the last good state, that before step 40"), std::string::npos) << r;
+  EXPECT_GT(o.accuracy, 0.9) << "after the stop the model is the last good one";
   EXPECT_NE(r.find("the loss is nan"), std::string::npos) << r;
   EXPECT_NE(r.find("NaN/inf gradient elements in fc1.weight"), std::string::npos) << r;
   EXPECT_NE(r.find("2 rollbacks"), std::string::npos) << r;

@@ -169,7 +169,9 @@ class HealthGuard {
   StepHealth measure(const Tensor& loss);
   // The action for the step measured last. Skip has put the buffers back;
   // Rollback has restored the good snapshot and lowered the lr (continue
-  // from resume_step(), the loader stands at its batch); Stop: see report().
+  // from resume_step(), the loader stands at its batch); Stop: see report()
+  // (under the rollback policy the run is put back to the good snapshot
+  // first, so what the trainer evaluates or saves is the last good state).
   Action decide(const StepHealth& health);
   // Restores the good snapshot now, lowering the lr as a rollback does.
   void rollback(const std::string& reason);
