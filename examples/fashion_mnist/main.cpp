@@ -318,9 +318,20 @@ int main(int argc, char** argv) {
         // The spike happens once: a rollback replays these steps clean.
         const bool spiking = !spiked && spike.step >= 0 && step >= spike.step && step < spike.step + spike.len;
         if (spiking && step == spike.step + spike.len - 1) spiked = true;
+        auto update = [&] {
+          std::vector<double> lrs;
+          for (auto& g : opt->param_groups()) {
+            lrs.push_back(g.options().get_lr());
+            if (spiking) g.options().set_lr(lrs.back() * spike.factor);
+          }
+          opt->step();
+          if (spiking)
+            for (size_t i = 0; i < lrs.size(); ++i) opt->param_groups()[i].options().set_lr(lrs[i]);
+        };
         // The one host read of the step: the loss (with the guard, together
-        // with every gradient's norm). Every rank's batch has the same size,
-        // so the mean of the ranks' mean losses is the global batch's.
+        // with every gradient's norm, before the update it decides on;
+        // without, after the update is queued). Every rank's batch has the
+        // same size, so the mean of the ranks' mean losses is the global batch's.
         double l = 0;
         kiln::train::Action action = kiln::train::Action::Proceed;
         if (guarded) {
@@ -335,6 +346,7 @@ int main(int argc, char** argv) {
             if (report) report->add_event(e.step, e.kind, e.reason);
           }
         } else {
+          update();
           l = kiln::dist::all_reduce_mean(loss.item<double>());
         }
         if (action == kiln::train::Action::Rollback) {
@@ -347,16 +359,7 @@ int main(int argc, char** argv) {
           stop = guard_stopped = true;
           break;
         }
-        if (action == kiln::train::Action::Proceed) {
-          std::vector<double> lrs;
-          for (auto& g : opt->param_groups()) {
-            lrs.push_back(g.options().get_lr());
-            if (spiking) g.options().set_lr(lrs.back() * spike.factor);
-          }
-          opt->step();
-          if (spiking)
-            for (size_t i = 0; i < lrs.size(); ++i) opt->param_groups()[i].options().set_lr(lrs[i]);
-        }
+        if (guarded && action == kiln::train::Action::Proceed) update();
         schedule.step();  // a skipped step still counts: the schedule follows the step number
         const int64_t global = batch.size() * world;
         if (bar) bar->update(l, global);

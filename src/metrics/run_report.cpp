@@ -167,7 +167,7 @@ std::string RunReport::html() const {
   }
   if (!bin_counts_.empty())
     h << "<div class=\"card\"><b>" << fmt(ece_) << "</b><span>expected calibration error</span></div>";
-  h << "<div class=\"card\"><b>" << steps_.size() << "</b><span>steps run</span></div>";
+  h << "<div class=\"card\"><b>" << steps_.size() << "</b><span>steps run (replays included)</span></div>";
   h << "<div class=\"card\"><b>" << skips << " / " << rollbacks << (stops ? " / stop" : "")
     << "</b><span>guard: skips / rollbacks</span></div>";
   h << "</div>\n";

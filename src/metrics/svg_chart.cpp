@@ -126,7 +126,7 @@ std::string line_chart(const ChartOptions& o, const std::vector<Series>& series,
   for (const Marker& m : markers) {
     if (m.x < x0 || m.x > x1) continue;
     os << "<line x1=\"" << num(px(m.x)) << "\" x2=\"" << num(px(m.x)) << "\" y1=\"" << top << "\" y2=\"" << top + ph
-       << "\" stroke=\"" << m.color << "\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"><title>"
+       << "\" stroke=\"" << m.color << "\" stroke-width=\"1.5\" stroke-opacity=\"0.7\" stroke-dasharray=\"4 3\"><title>"
        << escape(m.label) << "</title></line>\n";
   }
   // Series.

@@ -52,8 +52,8 @@ TEST(RunReport, OnePageWithEveryPart) {
   EXPECT_NE(h.find("the loss is nan; the step is skipped"), std::string::npos);
   EXPECT_NE(h.find("class=\"kind-rollback\""), std::string::npos);
   // The two events are markers on the loss and lr charts.
-  EXPECT_EQ(occurrences(h, "stroke=\"#d9372b\" stroke-width=\"1.5\" stroke-dasharray"), 2);
-  EXPECT_EQ(occurrences(h, "stroke=\"#e8a33d\" stroke-width=\"1.5\" stroke-dasharray"), 2);
+  EXPECT_EQ(occurrences(h, "stroke=\"#d9372b\" stroke-width=\"1.5\" stroke-opacity=\"0.7\" stroke-dasharray"), 2);
+  EXPECT_EQ(occurrences(h, "stroke=\"#e8a33d\" stroke-width=\"1.5\" stroke-opacity=\"0.7\" stroke-dasharray"), 2);
   EXPECT_NE(h.find("0.8700"), std::string::npos) << "the last epoch's accuracy is a headline number";
   // 3000 steps are drawn with at most 1200 points per curve.
   const size_t loss_path = h.find("stroke=\"#9db4d3\"");
