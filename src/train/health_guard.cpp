@@ -225,21 +225,22 @@ Action HealthGuard::decide(const StepHealth& h) {
           h.largest_param + ")";
   }
 
-  // The action this rank proposes, then the one all ranks take.
+  // The action this rank proposes, then the one all ranks take. The trouble
+  // count is updated after agreeing, so it stays the same on every rank.
+  while (!trouble_steps_.empty() && trouble_steps_.front() <= step_ - options_.trouble_window())
+    trouble_steps_.erase(trouble_steps_.begin());
   Action proposal = Action::Proceed;
   if (!why.empty()) {
-    trouble_steps_.push_back(step_);
-    while (!trouble_steps_.empty() && trouble_steps_.front() <= step_ - options_.trouble_window())
-      trouble_steps_.erase(trouble_steps_.begin());
+    const int64_t troubled = static_cast<int64_t>(trouble_steps_.size()) + 1;  // with this step
     proposal = Action::Skip;
-    if (options_.policy() == GuardPolicy::Rollback &&
-        static_cast<int64_t>(trouble_steps_.size()) >= options_.trouble_limit())
+    if (options_.policy() == GuardPolicy::Rollback && troubled >= options_.trouble_limit())
       proposal = rollbacks_ >= options_.max_rollbacks() ? Action::Stop : Action::Rollback;
     if (options_.policy() == GuardPolicy::Skip && consecutive_skips_ + 1 >= options_.max_consecutive_skips())
       proposal = Action::Stop;
   }
   Action action = proposal;
   if (options_.agree()) action = static_cast<Action>(static_cast<int>(options_.agree()(static_cast<double>(proposal))));
+  if (action != Action::Proceed) trouble_steps_.push_back(step_);
   if (why.empty() && action != Action::Proceed) why = "another rank chose to " + std::string(action_name(action));
 
   switch (action) {

@@ -22,7 +22,7 @@ TEST(MpiHealthGuard, EveryRankTakesTheSameActions) {
   manual_seed(5);
   auto ds = std::make_shared<data::TensorDataset>(randn({512, kIn}), randint(0, kClasses, {512}));
   data::DataLoader loader(ds, data::DataLoaderOptions().batch_size(16).shuffle(true).seed(2).drop_last(true)
-                                  .rank(c->rank()).world_size(c->size()));
+                                  .rank(c->rank()).world_size(c->world_size()));
   auto model = make_mlp(11);
   DistributedDataParallel ddp(model, {}, c);
   optim::SGD opt(model->parameters(), optim::SGDOptions(0.05).momentum(0.9));
@@ -30,7 +30,7 @@ TEST(MpiHealthGuard, EveryRankTakesTheSameActions) {
                            train::HealthGuardOptions()
                                .snapshot_every(5)
                                .confirm_steps(2)
-                               .world_size(c->size())
+                               .world_size(c->world_size())
                                .reduce([](const std::vector<double>& v) { return all_reduce_sum(v); })
                                .agree([](double v) { return all_reduce_max(v); }));
   int64_t step = 0;
