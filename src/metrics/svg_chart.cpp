@@ -16,11 +16,18 @@ std::string num(double v) {
   return buf;
 }
 
-// A tick label: short, without trailing zeros.
-std::string tick_text(double v) {
+// A tick label: short, without trailing zeros; `step` (the tick spacing,
+// when known) sets how many decimals tell neighbouring ticks apart.
+std::string tick_text(double v, double step = 0) {
   char buf[32];
-  if (v != 0 && (std::abs(v) >= 1e5 || std::abs(v) < 1e-3)) std::snprintf(buf, sizeof(buf), "%.0e", v);
-  else std::snprintf(buf, sizeof(buf), "%.4g", v);
+  if (v != 0 && (std::abs(v) >= 1e5 || std::abs(v) < 1e-3) && !(step > 0 && std::abs(v) < 1e5)) {
+    std::snprintf(buf, sizeof(buf), "%.0e", v);
+  } else if (step > 0) {
+    const int decimals = std::clamp(static_cast<int>(-std::floor(std::log10(step) + 1e-9)), 0, 8);
+    std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.4g", v);
+  }
   return buf;
 }
 
@@ -109,15 +116,19 @@ std::string line_chart(const ChartOptions& o, const std::vector<Series>& series,
            << "\" text-anchor=\"end\" class=\"tick\">" << tick_text(m * std::pow(10.0, e)) << "</text>\n";
       }
   } else {
-    for (double t : nice_ticks(y0, y1))
+    const std::vector<double> ticks = nice_ticks(y0, y1);
+    const double spacing = ticks.size() > 1 ? ticks[1] - ticks[0] : 0;
+    for (double t : ticks)
       os << "<line x1=\"" << left << "\" x2=\"" << left + pw << "\" y1=\"" << num(py_t(t)) << "\" y2=\""
          << num(py_t(t)) << "\" class=\"grid\"/><text x=\"" << left - 6 << "\" y=\"" << num(py_t(t) + 4)
-         << "\" text-anchor=\"end\" class=\"tick\">" << tick_text(t) << "</text>\n";
+         << "\" text-anchor=\"end\" class=\"tick\">" << tick_text(t, spacing) << "</text>\n";
   }
-  for (double t : nice_ticks(x0, x1, 6, o.integer_x))
+  const std::vector<double> xticks = nice_ticks(x0, x1, 6, o.integer_x);
+  const double xspacing = xticks.size() > 1 ? xticks[1] - xticks[0] : 0;
+  for (double t : xticks)
     os << "<line x1=\"" << num(px(t)) << "\" x2=\"" << num(px(t)) << "\" y1=\"" << top << "\" y2=\"" << top + ph
        << "\" class=\"grid\"/><text x=\"" << num(px(t)) << "\" y=\"" << top + ph + 16
-       << "\" text-anchor=\"middle\" class=\"tick\">" << tick_text(t) << "</text>\n";
+       << "\" text-anchor=\"middle\" class=\"tick\">" << tick_text(t, xspacing) << "</text>\n";
   os << "<text x=\"" << left + pw / 2 << "\" y=\"" << o.height - 8 << "\" text-anchor=\"middle\" class=\"label\">"
      << escape(o.x_label) << "</text>\n";
   os << "<text transform=\"translate(14 " << top + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\" class=\"label\">"
