@@ -23,6 +23,7 @@
 #include "index.h"
 #include "layer_norm.h"
 #include "multinomial.h"
+#include "multi_tensor_norm.h"
 #include "optim.h"
 #include "pool2d.h"
 #include "random.h"

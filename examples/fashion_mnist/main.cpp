@@ -6,6 +6,7 @@
 #include <kiln/kiln.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -36,7 +37,34 @@ struct Args {
   int64_t max_steps = 0;
   std::string save_weights;
   std::string compare_with;
+  std::string guard = "off";
+  std::string tensorboard;
+  std::string report;
+  int64_t poison_step = -1;
+  std::string lr_spike;
 };
+
+// --lr-spike STEP:FACTOR[:LEN]: the lr is multiplied by FACTOR for LEN steps
+// (default 1) from STEP, the first time the run gets there: a fault to see
+// the guard at work, like --poison-step (NaN inputs at one step).
+struct Spike {
+  int64_t step = -1, len = 1;
+  double factor = 1;
+};
+Spike parse_spike(const std::string& text) {
+  Spike s;
+  if (text.empty()) return s;
+  std::stringstream in(text);
+  std::string part;
+  std::vector<std::string> parts;
+  while (std::getline(in, part, ':')) parts.push_back(part);
+  if (parts.size() < 2 || parts.size() > 3)
+    throw kiln::ValueError("--lr-spike must be STEP:FACTOR[:LEN], got '" + text + "'");
+  s.step = std::stoll(parts[0]);
+  s.factor = std::stod(parts[1]);
+  if (parts.size() == 3) s.len = std::stoll(parts[2]);
+  return s;
+}
 
 using Groups = std::vector<kiln::optim::OptimizerParamGroup>;
 
@@ -49,11 +77,19 @@ std::unique_ptr<kiln::optim::Optimizer> make_optimizer(const Args& a, Groups gro
   throw kiln::ValueError("--optimizer must be sgd, adam or adamw, got '" + a.optimizer + "'");
 }
 
+// Where evaluation results go besides the terminal (each may be null).
+struct Sinks {
+  kiln::metrics::MetricsLogger* log = nullptr;
+  kiln::metrics::TensorBoardWriter* tensorboard = nullptr;
+  kiln::metrics::RunReport* report = nullptr;
+};
+
 // Test-set evaluation: accuracy, macro F1, ECE and the confusion matrix. Each
 // rank runs its shard of the test set; the logits come back in dataset order
 // on every rank, so the metrics are those of one process on all 10,000 images.
-void evaluate(kiln::nn::Sequential& model, kiln::data::DataLoader& test, kiln::metrics::MetricsLogger* log,
-              int64_t epoch) {
+// epoch < 0 is the final evaluation (prints the matrix, fills the report's).
+void evaluate(kiln::nn::Sequential& model, kiln::data::DataLoader& test, const Sinks& sinks, int64_t epoch,
+              int64_t step) {
   kiln::NoGradGuard no_grad;
   model->eval();
   std::vector<kiln::Tensor> logits, targets;
@@ -73,9 +109,20 @@ void evaluate(kiln::nn::Sequential& model, kiln::data::DataLoader& test, kiln::m
   const double loss = kiln::cross_entropy(all_logits, all_targets).item<double>();
   std::cout << std::fixed << std::setprecision(4) << "test: loss " << loss << "  accuracy " << cm.accuracy()
             << "  macro F1 " << cm.macro_f1() << "  ECE " << ece.compute() << "\n";
-  if (log) log->log_epoch(epoch, {{"test_loss", loss}, {"test_accuracy", cm.accuracy()},
-                                  {"test_macro_f1", cm.macro_f1()}, {"test_ece", ece.compute()}});
-  if (epoch < 0) std::cout << cm;
+  const kiln::metrics::NamedValues values = {{"test_loss", loss}, {"test_accuracy", cm.accuracy()},
+                                             {"test_macro_f1", cm.macro_f1()}, {"test_ece", ece.compute()}};
+  if (epoch >= 0) {
+    if (sinks.log) sinks.log->log_epoch(epoch, values);
+    if (sinks.report) sinks.report->log_epoch(epoch, step, values);
+    if (sinks.tensorboard)
+      for (const auto& [name, v] : values) sinks.tensorboard->add_scalar("test/" + name.substr(5), v, step);
+  } else {
+    std::cout << cm;
+    if (sinks.report) {
+      sinks.report->set_confusion_matrix(cm);
+      sinks.report->set_calibration(ece);
+    }
+  }
 }
 
 // How far the final weights are from a reference file's: the largest
@@ -129,6 +176,12 @@ int main(int argc, char** argv) {
   app.add_option("--max-steps", a.max_steps, "stop after this many steps (0: train every epoch)");
   app.add_option("--save-weights", a.save_weights, "write the final weights to this safetensors file");
   app.add_option("--compare-with", a.compare_with, "print the largest difference of the final weights to this file's");
+  app.add_option("--guard", a.guard, "training health guard: off, skip (bad steps) or rollback (and roll back)")
+      ->check(CLI::IsMember({"off", "skip", "rollback"}));
+  app.add_option("--tensorboard", a.tensorboard, "write TensorBoard event files to this directory");
+  app.add_option("--report", a.report, "write a self-contained HTML report of the run to this file");
+  app.add_option("--poison-step", a.poison_step, "fault injection: NaN inputs at this step (once)");
+  app.add_option("--lr-spike", a.lr_spike, "fault injection: STEP:FACTOR[:LEN] multiplies the lr (once)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -195,41 +248,150 @@ int main(int argc, char** argv) {
     std::unique_ptr<kiln::metrics::MetricsLogger> log;
     if (!a.log.empty() && main_rank)
       log = std::make_unique<kiln::metrics::MetricsLogger>(a.log, /*append=*/!a.resume.empty());
+    std::unique_ptr<kiln::metrics::TensorBoardWriter> tb;
+    std::unique_ptr<kiln::metrics::RunReport> report;
+    std::ostringstream config;
+    config << a.optimizer << " lr " << a.lr << ", batch " << a.batch_size * world << ", " << a.epochs << " epochs, guard "
+           << a.guard << ", device " << device << (world > 1 ? ", " + std::to_string(world) + " ranks" : "");
+    if (main_rank && !a.tensorboard.empty()) {
+      tb = std::make_unique<kiln::metrics::TensorBoardWriter>(a.tensorboard);
+      tb->add_text("config", config.str(), step);
+      std::cout << "tensorboard: " << tb->path() << "\n";
+    }
+    if (main_rank && !a.report.empty()) {
+      report = std::make_unique<kiln::metrics::RunReport>("kiln fashion_mnist");
+      report->add_config("model", "CNN 16-32 + BatchNorm");
+      report->add_config("optimizer", a.optimizer + " lr " + std::to_string(a.lr).substr(0, 6));
+      report->add_config("batch", std::to_string(a.batch_size * world));
+      report->add_config("epochs", std::to_string(a.epochs));
+      report->add_config("guard", a.guard);
+      report->add_config("device", device.str());
+      std::string faults;
+      if (a.poison_step >= 0) faults += "NaN inputs at step " + std::to_string(a.poison_step);
+      if (!a.lr_spike.empty()) faults += (faults.empty() ? "" : ", ") + std::string("lr spike ") + a.lr_spike;
+      if (!faults.empty()) report->add_config("injected faults", faults);
+    }
+    const Sinks sinks{log.get(), tb.get(), report.get()};
+    size_t events_seen = 0;  // guard events already passed on to TensorBoard and the report
+
+    // The health guard (--guard): skips bad steps, rolls back to the last
+    // good state; with several ranks all of them take the same action.
+    const auto policy = kiln::train::guard_policy_from_string(a.guard);
+    const bool guarded = policy != kiln::train::GuardPolicy::Off;
+    kiln::train::HealthGuardOptions guard_options;
+    guard_options.policy(policy).log(main_rank ? &std::cout : nullptr).world_size(world).writes_checkpoint(main_rank);
+    if (!a.checkpoint_dir.empty()) {
+      guard_options.checkpoint_path(a.checkpoint_dir + "/guard_good.safetensors");
+      if (main_rank) std::filesystem::create_directories(a.checkpoint_dir);
+    }
+    if (world > 1)
+      guard_options.reduce([](const std::vector<double>& v) { return kiln::dist::all_reduce_sum(v); })
+          .agree([](double v) { return kiln::dist::all_reduce_max(v); });
+    kiln::train::HealthGuard guard({model.ptr().get(), opt.get(), &schedule, &train}, guard_options);
+    const Spike spike = parse_spike(a.lr_spike);
+    bool spiked = false, poisoned = false;
 
     const auto t0 = std::chrono::steady_clock::now();
     int64_t samples = 0;
     double comm_seconds = 0, wait_seconds = 0;
-    bool stop = false;
-    for (int64_t epoch = start_epoch; epoch < a.epochs && !stop; ++epoch) {
+    bool stop = false, guard_stopped = false;
+    int64_t epoch = start_epoch;
+    const int64_t total_steps = a.max_steps > 0 ? a.max_steps : steps_per_epoch * a.epochs;
+    while (epoch < a.epochs && !stop) {
       std::unique_ptr<kiln::metrics::ProgressBar> bar;
       if (main_rank)
         bar = std::make_unique<kiln::metrics::ProgressBar>(epoch + 1, a.epochs, steps_per_epoch - train.state().batch);
+      bool rolled_back = false;
       for (auto& batch : train) {
-        kiln::Tensor loss = kiln::cross_entropy(model(batch.data), batch.target);
+        if (guarded) guard.begin_step(step);
+        kiln::Tensor x = batch.data;
+        if (step == a.poison_step && !poisoned) {
+          poisoned = true;
+          x = kiln::full_like(x, NAN);
+        }
+        kiln::Tensor loss = kiln::cross_entropy(model(x), batch.target);
         opt->zero_grad();
         loss.backward();  // the gradients are averaged over the ranks when it returns
-        opt->step();
-        schedule.step();
         const kiln::dist::SyncTiming timing = ddp.last_timing();
         comm_seconds += timing.comm_seconds;
         wait_seconds += timing.wait_seconds;
-        // Every rank's batch has the same size, so the mean of the ranks'
-        // mean losses is the global batch's mean loss.
-        const double l = kiln::dist::all_reduce_mean(loss.item<double>());
+        // The spike happens once: a rollback replays these steps clean.
+        const bool spiking = !spiked && spike.step >= 0 && step >= spike.step && step < spike.step + spike.len;
+        if (spiking && step == spike.step + spike.len - 1) spiked = true;
+        auto update = [&] {
+          std::vector<double> lrs;
+          for (auto& g : opt->param_groups()) {
+            lrs.push_back(g.options().get_lr());
+            if (spiking) g.options().set_lr(lrs.back() * spike.factor);
+          }
+          opt->step();
+          if (spiking)
+            for (size_t i = 0; i < lrs.size(); ++i) opt->param_groups()[i].options().set_lr(lrs[i]);
+        };
+        // The one host read of the step: the loss (with the guard, together
+        // with every gradient's norm, before the update it decides on;
+        // without, after the update is queued). Every rank's batch has the
+        // same size, so the mean of the ranks' mean losses is the global batch's.
+        double l = 0;
+        kiln::train::Action action = kiln::train::Action::Proceed;
+        if (guarded) {
+          const kiln::train::StepHealth h = guard.measure(loss);
+          l = h.loss;
+          action = guard.decide(h);
+          if (tb) tb->add_scalar("train/grad_norm", h.grad_norm, step);
+          // Every guard action goes to TensorBoard (as text) and the report too.
+          for (; events_seen < guard.events().size(); ++events_seen) {
+            const auto& e = guard.events()[events_seen];
+            if (tb) tb->add_text("guard", "step " + std::to_string(e.step) + " **" + e.kind + "**: " + e.reason, e.step);
+            if (report) report->add_event(e.step, e.kind, e.reason);
+          }
+        } else {
+          update();
+          l = kiln::dist::all_reduce_mean(loss.item<double>());
+        }
+        if (action == kiln::train::Action::Rollback) {
+          step = guard.resume_step();  // the loader stands at that step's batch
+          rolled_back = true;
+          break;
+        }
+        if (action == kiln::train::Action::Stop) {
+          if (main_rank) std::cerr << guard.report();
+          stop = guard_stopped = true;
+          break;
+        }
+        if (guarded && action == kiln::train::Action::Proceed) update();
+        schedule.step();  // a skipped step still counts: the schedule follows the step number
         const int64_t global = batch.size() * world;
         if (bar) bar->update(l, global);
         if (log) log->log_step(step, epoch, l, schedule.get_last_lr()[0], bar->samples_per_sec());
+        if (tb) {
+          tb->add_scalar("train/loss", l, step);
+          tb->add_scalar("train/lr", schedule.get_last_lr()[0], step);
+          tb->add_scalar("train/samples_per_sec", bar->samples_per_sec(), step);
+        }
+        if (report) report->log_step(step, l, schedule.get_last_lr()[0], bar->samples_per_sec());
         samples += global;
         ++step;
-        if (a.max_steps > 0 && step >= a.max_steps) {
-          stop = true;
+        if (step >= total_steps) {
+          stop = a.max_steps > 0;
           break;
         }
       }
       if (bar) bar->finish();
+      if (rolled_back) {
+        epoch = train.state().epoch;
+        continue;
+      }
+      if (guard_stopped) break;
       // Per-rank BatchNorm keeps per-rank running statistics: use rank 0's.
       if (world > 1 && !sync_bn) ddp.broadcast_buffers();
-      if (!stop) evaluate(model, test, log.get(), epoch);
+      if (tb) {  // weights and the last step's gradients, once an epoch
+        for (const auto& [name, p] : model->named_parameters()) {
+          tb->add_histogram("weights/" + name, p, step);
+          if (p.grad().defined()) tb->add_histogram("grads/" + name, p.grad(), step);
+        }
+      }
+      if (!stop) evaluate(model, test, sinks, epoch, step);
       if (!a.checkpoint_dir.empty()) {
         // After a whole epoch, or where --max-steps stopped it (resumable mid-epoch).
         kiln::io::TrainingState state;
@@ -251,10 +413,16 @@ int main(int argc, char** argv) {
             },
             "saving " + path);
       }
+      ++epoch;
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (main_rank) std::cout << "\nfinal evaluation on the 10,000 test images\n";
-    evaluate(model, test, nullptr, -1);
+    evaluate(model, test, sinks, -1, step);
+    if (report) {
+      report->write_html(a.report);
+      std::cout << "report: " << a.report << "\n";
+    }
+    if (tb) tb->flush();
     if (main_rank) {
       std::cout << std::setprecision(1) << "trained " << samples << " samples in " << seconds << " s ("
                 << samples / std::max(seconds, 1e-9) << " samples/s, including evaluation)\n";
@@ -270,6 +438,7 @@ int main(int argc, char** argv) {
       std::cout << std::scientific << std::setprecision(3) << "max |w - w(" << a.compare_with << ")| = " << d.max_abs
                 << " (in " << d.where << "); relative to each tensor's largest value: " << d.max_rel << "\n";
     }
+    if (guard_stopped) return 2;
   } catch (const kiln::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

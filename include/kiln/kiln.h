@@ -26,3 +26,4 @@
 #include "kiln/ops/sort.h"
 #include "kiln/ops/transformer.h"
 #include "kiln/optim/optim.h"
+#include "kiln/train/train.h"

@@ -252,6 +252,12 @@ class Backend {
   virtual void attention_backward(const Tensor& gout, const Tensor& q, const Tensor& k, const Tensor& v,
                                   const Tensor& mask, const Tensor& out, const Tensor& lse, const AttentionParams& p,
                                   Tensor& gq, Tensor& gk, Tensor& gv) = 0;
+  // --- norms of many tensors at once (the training health guard) -----------------
+  // out (float64 [T, 2], contiguous, overwritten): out[i][0] = the L2 norm of
+  // tensors[i] over its finite elements, out[i][1] = how many of its elements
+  // are NaN or infinite. tensors: contiguous, floating, any mix of dtypes.
+  // Summed in double in a fixed order, so the result is reproducible.
+  virtual void multi_tensor_norm(const std::vector<Tensor>& tensors, Tensor& out) = 0;
 };
 
 // The backend for a device; throws DeviceError when the device is not usable.

@@ -85,6 +85,7 @@ class CudaBackend final : public detail::Backend {
   void attention_backward(const Tensor& gout, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
                           const Tensor& out, const Tensor& lse, const detail::AttentionParams& p, Tensor& gq,
                           Tensor& gk, Tensor& gv) override;
+  void multi_tensor_norm(const std::vector<Tensor>& tensors, Tensor& out) override;
 };
 
 }  // namespace kiln::cuda

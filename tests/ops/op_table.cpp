@@ -32,6 +32,7 @@ const RowFamily kRowFamilies[] = {
     sort_rows,
     multinomial_rows,
     masked_fill_rows,
+    multi_tensor_norm_rows,
 };
 }  // namespace
 

@@ -190,6 +190,7 @@ std::string sanitize(const std::string& s);
 
 // --- the families ---------------------------------------------------------------------
 std::vector<OpRow> elementwise_rows();
+std::vector<OpRow> multi_tensor_norm_rows();
 std::vector<OpRow> reduction_rows();
 std::vector<OpRow> linalg_rows();
 std::vector<OpRow> indexing_rows();

@@ -4,3 +4,5 @@
 #include "kiln/metrics/classification.h"
 #include "kiln/metrics/confusion_matrix.h"
 #include "kiln/metrics/progress.h"
+#include "kiln/metrics/run_report.h"
+#include "kiln/metrics/tensorboard.h"

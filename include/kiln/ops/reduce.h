@@ -1,6 +1,7 @@
 // Reductions over any set of dims (an empty dim list means all dims).
 #pragma once
 #include <optional>
+#include <vector>
 
 #include "kiln/core/tensor.h"
 
@@ -25,6 +26,12 @@ Tensor argmin(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool k
 Tensor var(const Tensor& x, const Shape& dims = {}, int64_t correction = 1, bool keepdim = false);
 Tensor std(const Tensor& x, const Shape& dims = {}, int64_t correction = 1, bool keepdim = false);
 Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim = false);
+// For each of `tensors` (floating, one device, any mix of dtypes and
+// strides): row i of the float64 [T, 2] result holds the L2 norm of
+// tensors[i] over its finite elements and the number of its NaN or infinite
+// elements. One fused reduction (summed in double, in a fixed order); the
+// global norm of them all is sqrt(sum of the squared norms). Not differentiable.
+Tensor multi_tensor_norm(const std::vector<Tensor>& tensors);
 
 Tensor softmax(const Tensor& x, int64_t dim);
 // Running sums along dim: out[..., k, ...] = sum of x[..., :k+1, ...].
