@@ -51,6 +51,11 @@ class CpuBackend final : public detail::Backend {
   void adam_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                    const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
                    const std::vector<Tensor>& max_exp_avg_sqs, const detail::AdamHyper& h) override;
+  void rmsprop_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                      const std::vector<Tensor>& square_avgs, const std::vector<Tensor>& momentum_buffers,
+                      const std::vector<Tensor>& grad_avgs, const detail::RmspropHyper& h) override;
+  void adagrad_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                      const std::vector<Tensor>& sums, const detail::AdagradHyper& h) override;
 };
 
 }  // namespace kiln::cpu

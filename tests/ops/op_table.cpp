@@ -25,6 +25,7 @@ const RowFamily kRowFamilies[] = {
     batch_norm_rows,
     conv2d_rows,
     pool2d_rows,
+    image_rows,
 };
 }  // namespace
 

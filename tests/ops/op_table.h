@@ -201,6 +201,7 @@ std::vector<OpRow> cross_entropy_rows();
 std::vector<OpRow> batch_norm_rows();
 std::vector<OpRow> conv2d_rows();
 std::vector<OpRow> pool2d_rows();
+std::vector<OpRow> image_rows();  // conv_transpose2d, pad, interpolate, group_norm
 
 // Every row of every family (built once).
 const std::vector<OpRow>& all_rows();
