@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "harness.h"
-#include "optim/number_format.h"
+#include "core/number_format.h"
 
 namespace kiln::fuzz {
 
