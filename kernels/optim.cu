@@ -1,7 +1,8 @@
 // Fused multi-tensor optimizer steps: SGD (momentum, dampening, Nesterov,
-// weight decay) and Adam/AdamW (bias correction, amsgrad). The per-element
-// update is kernels/functors/optim.h's SgdStep / AdamStep, which the CPU
-// backend runs too.
+// weight decay), Adam/AdamW (bias correction, amsgrad), RMSprop (momentum,
+// centered) and Adagrad (lr decay). The per-element update is
+// kernels/functors/optim.h's SgdStep / AdamStep / RmspropStep / AdagradStep,
+// which the CPU backend runs too.
 //
 // Shapes: every tensor contiguous; a parameter, its gradient and its state
 // tensors share numel and one dtype. Precision: f32/f64/f16/bf16 storage,
@@ -164,6 +165,55 @@ void launch_adam_update(const std::vector<AdamTensor>& tensors, DType dtype, con
     for_each_table<5>(ptrs, numels, [&](const ChunkTable<5>& table, int blocks) {
       multi_tensor_kernel<T, 5, Step><<<blocks, kOptimThreads, 0, stream>>>(table, op);
       KILN_CHECK_LAUNCH("multi_tensor_adam", stream);
+    });
+  });
+}
+
+void launch_rmsprop_update(const std::vector<RmspropTensor>& tensors, DType dtype, const RmspropHyper& h,
+                           cudaStream_t stream) {
+  KILN_NVTX_RANGE("rmsprop_update");
+  if (tensors.empty()) return;
+  const bool momentum = h.momentum > 0;
+  std::vector<std::array<void*, 5>> ptrs;
+  std::vector<int64_t> numels;
+  for (const RmspropTensor& t : tensors) {
+    KILN_CHECK(t.square_avg != nullptr && (!momentum || t.momentum_buffer != nullptr) &&
+                   (!h.centered || t.grad_avg != nullptr),
+               ValueError, "rmsprop_update: a state buffer the options need is missing");
+    ptrs.push_back({t.param, const_cast<void*>(t.grad), t.square_avg, momentum ? t.momentum_buffer : nullptr,
+                    h.centered ? t.grad_avg : nullptr});
+    numels.push_back(t.numel);
+  }
+  visit_floating(dtype, "rmsprop_update", [&](auto tag) {
+    using T = decltype(tag);
+    using Step = functors::RmspropStep<opmath_t<T>>;
+    const Step op = Step::make(h);
+    for_each_table<5>(ptrs, numels, [&](const ChunkTable<5>& table, int blocks) {
+      multi_tensor_kernel<T, 5, Step><<<blocks, kOptimThreads, 0, stream>>>(table, op);
+      KILN_CHECK_LAUNCH("multi_tensor_rmsprop", stream);
+    });
+  });
+}
+
+void launch_adagrad_update(const std::vector<AdagradTensor>& tensors, DType dtype, const AdagradHyper& h,
+                           cudaStream_t stream) {
+  KILN_NVTX_RANGE("adagrad_update");
+  if (tensors.empty()) return;
+  KILN_CHECK(h.step >= 1, ValueError, "adagrad_update: step must be >= 1 (already incremented), got ", h.step);
+  std::vector<std::array<void*, 3>> ptrs;
+  std::vector<int64_t> numels;
+  for (const AdagradTensor& t : tensors) {
+    KILN_CHECK(t.sum != nullptr, ValueError, "adagrad_update: every parameter needs its sum");
+    ptrs.push_back({t.param, const_cast<void*>(t.grad), t.sum});
+    numels.push_back(t.numel);
+  }
+  visit_floating(dtype, "adagrad_update", [&](auto tag) {
+    using T = decltype(tag);
+    using Step = functors::AdagradStep<opmath_t<T>>;
+    const Step op = Step::make(h);
+    for_each_table<3>(ptrs, numels, [&](const ChunkTable<3>& table, int blocks) {
+      multi_tensor_kernel<T, 3, Step><<<blocks, kOptimThreads, 0, stream>>>(table, op);
+      KILN_CHECK_LAUNCH("multi_tensor_adagrad", stream);
     });
   });
 }

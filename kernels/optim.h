@@ -28,9 +28,26 @@ struct AdamTensor {
   int64_t numel = 0;
 };
 
+struct RmspropTensor {
+  void* param = nullptr;
+  const void* grad = nullptr;
+  void* square_avg = nullptr;
+  void* momentum_buffer = nullptr;  // null unless momentum > 0
+  void* grad_avg = nullptr;         // null unless centered
+  int64_t numel = 0;
+};
+struct AdagradTensor {
+  void* param = nullptr;
+  const void* grad = nullptr;
+  void* sum = nullptr;
+  int64_t numel = 0;
+};
+
 // The hyper-parameters (and the update formulas) are kernels/functors/optim.h's,
 // shared with the CPU backend.
+using functors::AdagradHyper;
 using functors::AdamHyper;
+using functors::RmspropHyper;
 using functors::SgdHyper;
 
 // Updates every tensor in place. Floating dtypes; f16/bf16 compute in f32.
@@ -38,5 +55,9 @@ void launch_sgd_update(const std::vector<SgdTensor>& tensors, DType dtype, const
                        cudaStream_t stream);
 void launch_adam_update(const std::vector<AdamTensor>& tensors, DType dtype, const AdamHyper& h,
                         cudaStream_t stream);
+void launch_rmsprop_update(const std::vector<RmspropTensor>& tensors, DType dtype, const RmspropHyper& h,
+                           cudaStream_t stream);
+void launch_adagrad_update(const std::vector<AdagradTensor>& tensors, DType dtype, const AdagradHyper& h,
+                           cudaStream_t stream);
 
 }  // namespace kiln::kernels

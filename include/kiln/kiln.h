@@ -21,6 +21,7 @@
 #include "kiln/ops/indexing.h"
 #include "kiln/ops/linalg.h"
 #include "kiln/ops/math.h"
+#include "kiln/ops/image.h"
 #include "kiln/ops/nn.h"
 #include "kiln/ops/reduce.h"
 #include "kiln/ops/sort.h"

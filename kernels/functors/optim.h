@@ -32,6 +32,22 @@ struct AdamHyper {
   int64_t step = 1;  // for bias correction, already incremented
 };
 
+// RMSprop: g = grad + weight_decay * p; v = alpha*v + (1 - alpha)*g*g;
+// centered: m = alpha*m + (1 - alpha)*g and avg = sqrt(v - m*m) + eps, else
+// avg = sqrt(v) + eps; with momentum b = momentum*b + g/avg and p -= lr*b,
+// else p -= lr * g/avg (torch.optim.RMSprop).
+struct RmspropHyper {
+  double lr = 0, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0;
+  bool centered = false;
+};
+
+// Adagrad: g = grad + weight_decay * p; sum += g*g;
+// p -= lr / (1 + (step - 1)*lr_decay) * g / (sqrt(sum) + eps) (torch.optim.Adagrad).
+struct AdagradHyper {
+  double lr = 0, lr_decay = 0, weight_decay = 0, eps = 1e-10;
+  int64_t step = 1;  // already incremented
+};
+
 // One SGD update of one element in opmath M. v = {param, grad, momentum
 // buffer}; the buffer is read and written only with momentum. The grad is
 // never written.
@@ -106,6 +122,65 @@ struct AdamStep {
     v[0] = param - step_size * m / denom;
     v[2] = m;
     v[3] = s;
+  }
+};
+
+// One RMSprop update of one element in opmath M. v = {param, grad,
+// square_avg, momentum_buffer, grad_avg}; the last two are used only with
+// momentum and centered.
+template <class M>
+struct RmspropStep {
+  static constexpr int kLists = 5;
+  M lr, alpha, one_minus_alpha, eps, weight_decay, momentum;
+  bool has_momentum, centered;
+
+  static RmspropStep make(const RmspropHyper& h) {
+    return RmspropStep{static_cast<M>(h.lr),           static_cast<M>(h.alpha), static_cast<M>(1.0 - h.alpha),
+                       static_cast<M>(h.eps),          static_cast<M>(h.weight_decay),
+                       static_cast<M>(h.momentum),     h.momentum > 0,          h.centered};
+  }
+  KILN_HD void operator()(M (&v)[kLists]) const {
+    const M param = v[0];
+    M g = v[1];
+    if (weight_decay != M(0)) g = g + weight_decay * param;
+    const M s = alpha * v[2] + one_minus_alpha * g * g;
+    v[2] = s;
+    M avg;
+    if (centered) {
+      const M m = v[4] + one_minus_alpha * (g - v[4]);  // lerp, as PyTorch
+      v[4] = m;
+      avg = sqrt_(s - m * m) + eps;
+    } else {
+      avg = sqrt_(s) + eps;
+    }
+    if (has_momentum) {
+      const M b = momentum * v[3] + g / avg;
+      v[3] = b;
+      v[0] = param - lr * b;
+    } else {
+      v[0] = param - lr * g / avg;
+    }
+  }
+};
+
+// One Adagrad update of one element in opmath M. v = {param, grad, sum}.
+// The decayed lr is computed once in double, as PyTorch computes it on the host.
+template <class M>
+struct AdagradStep {
+  static constexpr int kLists = 3;
+  M clr, weight_decay, eps;
+
+  static AdagradStep make(const AdagradHyper& h) {
+    const double clr = h.lr / (1.0 + static_cast<double>(h.step - 1) * h.lr_decay);
+    return AdagradStep{static_cast<M>(clr), static_cast<M>(h.weight_decay), static_cast<M>(h.eps)};
+  }
+  KILN_HD void operator()(M (&v)[kLists]) const {
+    const M param = v[0];
+    M g = v[1];
+    if (weight_decay != M(0)) g = g + weight_decay * param;
+    const M s = v[2] + g * g;
+    v[2] = s;
+    v[0] = param - clr * g / (sqrt_(s) + eps);
   }
 };
 

@@ -48,7 +48,9 @@ struct RowGeometry {
 
 // The optimizer hyper-parameters, one typed struct each from the options to
 // the kernels (kernels/functors/optim.h, with the update formulas).
+using functors::AdagradHyper;
 using functors::AdamHyper;
+using functors::RmspropHyper;
 using functors::SgdHyper;
 
 // scaled_dot_product_attention's settings, as the op resolved them.
@@ -258,6 +260,12 @@ class Backend {
   // are NaN or infinite. tensors: contiguous, floating, any mix of dtypes.
   // Summed in double in a fixed order, so the result is reproducible.
   virtual void multi_tensor_norm(const std::vector<Tensor>& tensors, Tensor& out) = 0;
+  // momentum_buffers is empty unless momentum > 0, grad_avgs unless centered.
+  virtual void rmsprop_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                              const std::vector<Tensor>& square_avgs, const std::vector<Tensor>& momentum_buffers,
+                              const std::vector<Tensor>& grad_avgs, const RmspropHyper& h) = 0;
+  virtual void adagrad_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                              const std::vector<Tensor>& sums, const AdagradHyper& h) = 0;
 };
 
 // The backend for a device; throws DeviceError when the device is not usable.

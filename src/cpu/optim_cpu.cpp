@@ -1,4 +1,4 @@
-// CPU fused optimizer updates (SGD, Adam/AdamW) over lists of tensors.
+// CPU fused optimizer updates (SGD, Adam/AdamW, RMSprop, Adagrad) over lists of tensors.
 // Every list entry i holds a parameter, its gradient and its state buffers,
 // all of one dtype and shape. Elements are independent, so each tensor is
 // one OpenMP loop; f16/bf16 values are loaded into f32 (opmath), updated and
@@ -86,6 +86,42 @@ void CpuBackend::adam_update(const std::vector<Tensor>& params, const std::vecto
       visit_floating(t[0].dtype(), "adam_update", [&](auto tag) {
         using T = decltype(tag);
         apply_step(data_of<T>(t), t[0].numel(), functors::AdamStep<opmath_t<T>>::make(h));
+      });
+    });
+  }
+}
+
+void CpuBackend::rmsprop_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                                const std::vector<Tensor>& square_avgs, const std::vector<Tensor>& momentum_buffers,
+                                const std::vector<Tensor>& grad_avgs, const detail::RmspropHyper& h) {
+  const bool momentum = h.momentum > 0;
+  KILN_INTERNAL_ASSERT(grads.size() == params.size() && square_avgs.size() == params.size() &&
+                           (!momentum || momentum_buffers.size() == params.size()) &&
+                           (!h.centered || grad_avgs.size() == params.size()),
+                       "rmsprop_update: list sizes differ");
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i].numel() == 0) continue;
+    Tensor buf = momentum ? momentum_buffers[i] : Tensor();
+    Tensor avg = h.centered ? grad_avgs[i] : Tensor();
+    with_contiguous<5>({params[i], grads[i], square_avgs[i], buf, avg}, [&](std::array<Tensor, 5>& t) {
+      visit_floating(t[0].dtype(), "rmsprop_update", [&](auto tag) {
+        using T = decltype(tag);
+        apply_step(data_of<T>(t), t[0].numel(), functors::RmspropStep<opmath_t<T>>::make(h));
+      });
+    });
+  }
+}
+
+void CpuBackend::adagrad_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                                const std::vector<Tensor>& sums, const detail::AdagradHyper& h) {
+  KILN_INTERNAL_ASSERT(grads.size() == params.size() && sums.size() == params.size(),
+                       "adagrad_update: list sizes differ");
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i].numel() == 0) continue;
+    with_contiguous<3>({params[i], grads[i], sums[i]}, [&](std::array<Tensor, 3>& t) {
+      visit_floating(t[0].dtype(), "adagrad_update", [&](auto tag) {
+        using T = decltype(tag);
+        apply_step(data_of<T>(t), t[0].numel(), functors::AdagradStep<opmath_t<T>>::make(h));
       });
     });
   }

@@ -86,6 +86,11 @@ class CudaBackend final : public detail::Backend {
                           const Tensor& out, const Tensor& lse, const detail::AttentionParams& p, Tensor& gq,
                           Tensor& gk, Tensor& gv) override;
   void multi_tensor_norm(const std::vector<Tensor>& tensors, Tensor& out) override;
+  void rmsprop_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                      const std::vector<Tensor>& square_avgs, const std::vector<Tensor>& momentum_buffers,
+                      const std::vector<Tensor>& grad_avgs, const detail::RmspropHyper& h) override;
+  void adagrad_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                      const std::vector<Tensor>& sums, const detail::AdagradHyper& h) override;
 };
 
 }  // namespace kiln::cuda

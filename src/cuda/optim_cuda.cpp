@@ -1,4 +1,4 @@
-// CudaBackend::sgd_update / adam_update: fused multi-tensor kernels
+// CudaBackend::sgd_update / adam_update / rmsprop_update / adagrad_update: fused multi-tensor kernels
 // (kernels/optim.cu) that update every parameter of a step in a few launches.
 // Parameters are grouped by dtype (one launch family per dtype); each group
 // keeps the caller's order. Strided tensors are updated through contiguous
@@ -114,6 +114,60 @@ void CudaBackend::adam_update(const std::vector<Tensor>& params, const std::vect
     groups[params[i].dtype()].push_back(t);
   }
   for (const auto& [dtype, tensors] : groups) kernels::launch_adam_update(tensors, dtype, h, current_stream(dev));
+  dense.write_back();
+}
+
+void CudaBackend::rmsprop_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                                 const std::vector<Tensor>& square_avgs, const std::vector<Tensor>& momentum_buffers,
+                                 const std::vector<Tensor>& grad_avgs, const detail::RmspropHyper& h) {
+  const char* op = "rmsprop_update";
+  if (params.empty()) return;
+  const bool momentum = h.momentum > 0;
+  check_lists(op, params, {&grads, &square_avgs});
+  if (momentum) check_lists(op, params, {&momentum_buffers});
+  if (h.centered) check_lists(op, params, {&grad_avgs});
+  const int dev = params[0].device().index();
+  DeviceGuard guard(dev);
+  DenseViews dense(*this);
+  std::map<DType, std::vector<kernels::RmspropTensor>> groups;
+  for (size_t i = 0; i < params.size(); ++i) {
+    check_like(op, params[i], grads[i], "grads", i);
+    check_like(op, params[i], square_avgs[i], "square_avgs", i);
+    if (momentum) check_like(op, params[i], momentum_buffers[i], "momentum_buffers", i);
+    if (h.centered) check_like(op, params[i], grad_avgs[i], "grad_avgs", i);
+    kernels::RmspropTensor t;
+    t.param = dense.update(params[i]);
+    t.grad = dense.read(grads[i]);
+    t.square_avg = dense.update(square_avgs[i]);
+    t.momentum_buffer = momentum ? dense.update(momentum_buffers[i]) : nullptr;
+    t.grad_avg = h.centered ? dense.update(grad_avgs[i]) : nullptr;
+    t.numel = params[i].numel();
+    groups[params[i].dtype()].push_back(t);
+  }
+  for (const auto& [dtype, tensors] : groups) kernels::launch_rmsprop_update(tensors, dtype, h, current_stream(dev));
+  dense.write_back();
+}
+
+void CudaBackend::adagrad_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                                 const std::vector<Tensor>& sums, const detail::AdagradHyper& h) {
+  const char* op = "adagrad_update";
+  if (params.empty()) return;
+  check_lists(op, params, {&grads, &sums});
+  const int dev = params[0].device().index();
+  DeviceGuard guard(dev);
+  DenseViews dense(*this);
+  std::map<DType, std::vector<kernels::AdagradTensor>> groups;
+  for (size_t i = 0; i < params.size(); ++i) {
+    check_like(op, params[i], grads[i], "grads", i);
+    check_like(op, params[i], sums[i], "sums", i);
+    kernels::AdagradTensor t;
+    t.param = dense.update(params[i]);
+    t.grad = dense.read(grads[i]);
+    t.sum = dense.update(sums[i]);
+    t.numel = params[i].numel();
+    groups[params[i].dtype()].push_back(t);
+  }
+  for (const auto& [dtype, tensors] : groups) kernels::launch_adagrad_update(tensors, dtype, h, current_stream(dev));
   dense.write_back();
 }
 

@@ -6,12 +6,12 @@ namespace kiln::nn {
 
 Tensor ReLUImpl::forward(const Tensor& x) { return relu(x); }
 
-GELUImpl::GELUImpl(std::string approx) : Module("GELU"), approximate(std::move(approx)) {
-  KILN_CHECK(approximate == "none" || approximate == "tanh", ValueError,
-             "GELU: approximate must be \"none\" or \"tanh\", got \"", approximate, "\"");
+GELUImpl::GELUImpl(const GELUOptions& o) : Cloneable("GELU"), options(o) {
+  KILN_CHECK(o.approximate() == "none" || o.approximate() == "tanh", ValueError,
+             "GELU: approximate must be \"none\" or \"tanh\", got \"", o.approximate(), "\"");
 }
-Tensor GELUImpl::forward(const Tensor& x) { return gelu(x, approximate); }
-void GELUImpl::pretty_print(std::ostream& os) const { os << "GELU(approximate=" << approximate << ")"; }
+Tensor GELUImpl::forward(const Tensor& x) { return gelu(x, options.approximate()); }
+void GELUImpl::pretty_print(std::ostream& os) const { os << "GELU(approximate=" << options.approximate() << ")"; }
 
 Tensor SiLUImpl::forward(const Tensor& x) { return silu(x); }
 

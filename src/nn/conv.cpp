@@ -1,21 +1,29 @@
 #include "kiln/nn/conv.h"
 
+#include "kiln/nn/functional.h"
 #include "kiln/nn/init.h"
 #include "kiln/ops/factory.h"
 
 namespace kiln::nn {
 
-Conv2dImpl::Conv2dImpl(const Conv2dOptions& o) : Module("Conv2d"), options(o) {
-  KILN_CHECK(o.in_channels_ > 0 && o.out_channels_ > 0, ValueError, "Conv2d: channel counts must be positive, got in=",
-             o.in_channels_, " out=", o.out_channels_);
-  KILN_CHECK(o.groups_ >= 1 && o.in_channels_ % o.groups_ == 0 && o.out_channels_ % o.groups_ == 0, ValueError,
-             "Conv2d: in_channels ", o.in_channels_, " and out_channels ", o.out_channels_,
-             " must be divisible by groups ", o.groups_);
-  KILN_CHECK(o.kernel_size_.h >= 1 && o.kernel_size_.w >= 1, ValueError, "Conv2d: kernel size must be >= 1, got (",
-             o.kernel_size_.h, ", ", o.kernel_size_.w, ")");
+namespace {
+void check_conv_options(const char* layer, int64_t in, int64_t out, int64_t groups) {
+  KILN_CHECK(in > 0 && out > 0, ValueError, layer, ": channel counts must be positive, got in=", in, " out=", out);
+  KILN_CHECK(groups >= 1 && in % groups == 0 && out % groups == 0, ValueError, layer, ": in_channels ", in,
+             " and out_channels ", out, " must be divisible by groups ", groups);
+}
+}  // namespace
+
+Conv2dImpl::Conv2dImpl(const Conv2dOptions& o) : Cloneable("Conv2d"), options(o) { reset(); }
+
+void Conv2dImpl::reset() {
+  const Conv2dOptions& o = options;
+  check_conv_options("Conv2d", o.in_channels(), o.out_channels(), o.groups());
+  KILN_CHECK(o.kernel_size().h >= 1 && o.kernel_size().w >= 1, ValueError, "Conv2d: kernel size must be >= 1, got (",
+             o.kernel_size().h, ", ", o.kernel_size().w, ")");
   weight = register_parameter(
-      "weight", empty({o.out_channels_, o.in_channels_ / o.groups_, o.kernel_size_.h, o.kernel_size_.w}));
-  if (o.bias_) bias = register_parameter("bias", empty({o.out_channels_}));
+      "weight", empty({o.out_channels(), o.in_channels() / o.groups(), o.kernel_size().h, o.kernel_size().w}));
+  bias = o.bias() ? register_parameter("bias", empty({o.out_channels()})) : Tensor();
   reset_parameters();
 }
 
@@ -31,17 +39,50 @@ Conv2dImpl::Conv2dImpl(int64_t in_channels, int64_t out_channels, Size2 kernel_s
 void Conv2dImpl::reset_parameters() { init::default_linear_or_conv_init(weight, bias); }
 
 Tensor Conv2dImpl::forward(const Tensor& x) {
-  return conv2d(x, weight, bias, options.stride_, options.padding_, options.dilation_, options.groups_);
+  return conv2d(x, weight, bias, options.stride(), options.padding(), options.dilation(), options.groups());
 }
 
 void Conv2dImpl::pretty_print(std::ostream& os) const {
   const Conv2dOptions& o = options;
-  os << "Conv2d(" << o.in_channels_ << ", " << o.out_channels_ << ", kernel_size=(" << o.kernel_size_.h << ", "
-     << o.kernel_size_.w << "), stride=(" << o.stride_.h << ", " << o.stride_.w << ")";
-  if (o.padding_.h || o.padding_.w) os << ", padding=(" << o.padding_.h << ", " << o.padding_.w << ")";
-  if (o.dilation_.h != 1 || o.dilation_.w != 1) os << ", dilation=(" << o.dilation_.h << ", " << o.dilation_.w << ")";
-  if (o.groups_ != 1) os << ", groups=" << o.groups_;
-  if (!o.bias_) os << ", bias=false";
+  os << "Conv2d(" << o.in_channels() << ", " << o.out_channels() << ", kernel_size=(" << o.kernel_size().h << ", "
+     << o.kernel_size().w << "), stride=(" << o.stride().h << ", " << o.stride().w << ")";
+  if (o.padding().h || o.padding().w) os << ", padding=(" << o.padding().h << ", " << o.padding().w << ")";
+  if (o.dilation().h != 1 || o.dilation().w != 1)
+    os << ", dilation=(" << o.dilation().h << ", " << o.dilation().w << ")";
+  if (o.groups() != 1) os << ", groups=" << o.groups();
+  if (!o.bias()) os << ", bias=false";
+  os << ")";
+}
+
+Conv1dImpl::Conv1dImpl(const Conv1dOptions& o) : Cloneable("Conv1d"), options(o) { reset(); }
+
+void Conv1dImpl::reset() {
+  const Conv1dOptions& o = options;
+  check_conv_options("Conv1d", o.in_channels(), o.out_channels(), o.groups());
+  KILN_CHECK(o.kernel_size() >= 1, ValueError, "Conv1d: kernel size must be >= 1, got ", o.kernel_size());
+  weight = register_parameter("weight", empty({o.out_channels(), o.in_channels() / o.groups(), o.kernel_size()}));
+  bias = o.bias() ? register_parameter("bias", empty({o.out_channels()})) : Tensor();
+  reset_parameters();
+}
+
+void Conv1dImpl::reset_parameters() { init::default_linear_or_conv_init(weight, bias); }
+
+Tensor Conv1dImpl::forward(const Tensor& x) {
+  const Conv1dOptions& o = options;
+  return functional::conv1d(
+      x, weight,
+      functional::Conv1dFuncOptions().bias(bias).stride(o.stride()).padding(o.padding()).dilation(o.dilation()).groups(
+          o.groups()));
+}
+
+void Conv1dImpl::pretty_print(std::ostream& os) const {
+  const Conv1dOptions& o = options;
+  os << "Conv1d(" << o.in_channels() << ", " << o.out_channels() << ", kernel_size=" << o.kernel_size()
+     << ", stride=" << o.stride();
+  if (o.padding()) os << ", padding=" << o.padding();
+  if (o.dilation() != 1) os << ", dilation=" << o.dilation();
+  if (o.groups() != 1) os << ", groups=" << o.groups();
+  if (!o.bias()) os << ", bias=false";
   os << ")";
 }
 

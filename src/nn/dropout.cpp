@@ -4,12 +4,12 @@
 
 namespace kiln::nn {
 
-DropoutImpl::DropoutImpl(double p_) : Module("Dropout"), p(p_) {
-  KILN_CHECK(p >= 0 && p <= 1, ValueError, "Dropout: p must be in [0, 1], got ", p);
+DropoutImpl::DropoutImpl(const DropoutOptions& o) : Cloneable("Dropout"), options(o) {
+  KILN_CHECK(o.p() >= 0 && o.p() <= 1, ValueError, "Dropout: p must be in [0, 1], got ", o.p());
 }
 
-Tensor DropoutImpl::forward(const Tensor& x) { return dropout(x, p, is_training()); }
+Tensor DropoutImpl::forward(const Tensor& x) { return dropout(x, options.p(), is_training()); }
 
-void DropoutImpl::pretty_print(std::ostream& os) const { os << "Dropout(p=" << p << ")"; }
+void DropoutImpl::pretty_print(std::ostream& os) const { os << "Dropout(p=" << options.p() << ")"; }
 
 }  // namespace kiln::nn

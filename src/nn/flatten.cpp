@@ -2,12 +2,12 @@
 
 namespace kiln::nn {
 
-FlattenImpl::FlattenImpl(int64_t start, int64_t end) : Module("Flatten"), start_dim(start), end_dim(end) {}
+FlattenImpl::FlattenImpl(const FlattenOptions& o) : Cloneable("Flatten"), options(o) {}
 
-Tensor FlattenImpl::forward(const Tensor& x) { return x.flatten(start_dim, end_dim); }
+Tensor FlattenImpl::forward(const Tensor& x) { return x.flatten(options.start_dim(), options.end_dim()); }
 
 void FlattenImpl::pretty_print(std::ostream& os) const {
-  os << "Flatten(start_dim=" << start_dim << ", end_dim=" << end_dim << ")";
+  os << "Flatten(start_dim=" << options.start_dim() << ", end_dim=" << options.end_dim() << ")";
 }
 
 }  // namespace kiln::nn

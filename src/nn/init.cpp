@@ -98,6 +98,33 @@ Tensor xavier_normal_(Tensor t, double gain) {
   return normal_(std::move(t), 0.0, gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out)));
 }
 
+const char* fan_mode_name(FanMode mode) { return mode == FanMode::FanOut ? "fan_out" : "fan_in"; }
+
+const char* nonlinearity_name(Nonlinearity n) {
+  switch (n) {
+    case Nonlinearity::Linear: return "linear";
+    case Nonlinearity::Conv1d: return "conv1d";
+    case Nonlinearity::Conv2d: return "conv2d";
+    case Nonlinearity::Conv3d: return "conv3d";
+    case Nonlinearity::Sigmoid: return "sigmoid";
+    case Nonlinearity::Tanh: return "tanh";
+    case Nonlinearity::ReLU: return "relu";
+    case Nonlinearity::LeakyReLU: return "leaky_relu";
+    case Nonlinearity::SELU: return "selu";
+  }
+  return "linear";
+}
+
+double calculate_gain(Nonlinearity nonlinearity, double param) {
+  return calculate_gain(std::string(nonlinearity_name(nonlinearity)), param);
+}
+Tensor kaiming_uniform_(Tensor t, double a, FanMode mode, Nonlinearity nonlinearity) {
+  return kaiming_uniform_(std::move(t), a, std::string(fan_mode_name(mode)), std::string(nonlinearity_name(nonlinearity)));
+}
+Tensor kaiming_normal_(Tensor t, double a, FanMode mode, Nonlinearity nonlinearity) {
+  return kaiming_normal_(std::move(t), a, std::string(fan_mode_name(mode)), std::string(nonlinearity_name(nonlinearity)));
+}
+
 void default_linear_or_conv_init(Tensor weight, Tensor bias) {
   kaiming_uniform_(weight, std::sqrt(5.0));
   if (bias.defined()) {

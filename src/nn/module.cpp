@@ -35,6 +35,40 @@ std::string join(const std::string& prefix, const std::string& name) {
 
 Module::Module(std::string type_name) : type_name_(std::move(type_name)) {}
 
+Module::Module(const Module& other)
+    : std::enable_shared_from_this<Module>(), type_name_(other.type_name_), training_(other.training_) {}
+
+std::shared_ptr<Module> Module::clone(const std::optional<Device>& /*device*/) const {
+  KILN_CHECK(false, ValueError, "clone: module ", type_name_,
+             " is not cloneable; derive it from nn::Cloneable<", type_name_, "> and register its parts in reset()");
+  return nullptr;
+}
+
+void Module::copy_state_from(const Module& source, const std::optional<Device>& device) {
+  NoGradGuard no_grad;
+  auto copy_all = [&](const NamedTensors& mine, const NamedTensors& theirs, const char* what) {
+    KILN_CHECK(mine.size() == theirs.size(), ValueError, "clone: the copy of ", type_name_, " has ", mine.size(), " ",
+               what, " after reset() but the original has ", theirs.size());
+    for (const auto& item : mine) {
+      const Tensor* src = theirs.find(item.key());
+      KILN_CHECK(src != nullptr, ValueError, "clone: the original ", type_name_, " has no ", what, " '", item.key(),
+                 "' that the copy's reset() registered");
+      Tensor data = src->detach().clone();
+      if (device) data = data.to(*device);
+      const bool requires_grad = src->requires_grad();
+      assign_in_place(item.value(), data);
+      Tensor(item.value()).requires_grad_(requires_grad);
+    }
+  };
+  copy_all(named_parameters(), source.named_parameters(), "parameter");
+  copy_all(named_buffers(), source.named_buffers(), "buffer");
+  // Modes: const_cast only to list the source's modules, which are not modified.
+  NamedModules theirs = const_cast<Module&>(source).named_modules();
+  for (auto& item : named_modules()) {
+    if (const auto* m = theirs.find(item.key())) item.value()->training_ = (*m)->training_;
+  }
+}
+
 void Module::check_new_name(const std::string& name, const char* what) const {
   KILN_CHECK(!name.empty(), ValueError, what, ": name must not be empty (module ", type_name_, ")");
   KILN_CHECK(name.find('.') == std::string::npos, ValueError, what, ": name '", name,
@@ -75,6 +109,22 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> child) {
   children_.emplace_back(name, std::move(child));
 }
 
+void Module::replace_child(const std::string& name, std::shared_ptr<Module> child) {
+  KILN_CHECK(child != nullptr, ValueError, "replace_module: '", name, "' is an empty module (module ", type_name_, ")");
+  for (auto& entry : children_) {
+    if (entry.first != name) continue;
+    entry.second = std::move(child);
+    return;
+  }
+  KILN_CHECK(false, ValueError, "replace_module: module ", type_name_, " has no child '", name, "'");
+}
+
+void Module::unregister_module(const std::string& name) {
+  auto it = std::find_if(children_.begin(), children_.end(), [&](const auto& e) { return e.first == name; });
+  KILN_CHECK(it != children_.end(), ValueError, "unregister_module: module ", type_name_, " has no child '", name, "'");
+  children_.erase(it);
+}
+
 void Module::replace_parameter(const std::string& name, Tensor tensor) {
   for (Slot& s : parameters_) {
     if (s.name != name) continue;
@@ -102,7 +152,7 @@ void Module::replace_buffer(const std::string& name, Tensor tensor) {
 
 void Module::collect(const std::string& prefix, bool recurse, bool params, NamedTensors& out) const {
   for (const Slot& s : params ? parameters_ : buffers_) {
-    if (s.tensor.defined()) out.emplace_back(join(prefix, s.name), s.tensor);
+    if (s.tensor.defined()) out.insert(join(prefix, s.name), s.tensor);
   }
   if (!recurse) return;
   for (const auto& [name, child] : children_) child->collect(join(prefix, name), true, params, out);
@@ -138,20 +188,28 @@ std::vector<std::shared_ptr<Module>> Module::children() const {
   return out;
 }
 
-NamedModules Module::named_children() const { return NamedModules(children_.begin(), children_.end()); }
+NamedModules Module::named_children() const {
+  NamedModules out("Module");
+  for (const auto& [name, child] : children_) out.insert(name, child);
+  return out;
+}
 
 NamedModules Module::named_modules(const std::string& prefix, bool include_self) {
-  NamedModules out;
+  NamedModules out("Module");
   if (include_self) {
     // A module not owned by a shared_ptr (a user model on the stack) is
     // returned through a non-owning pointer.
     std::shared_ptr<Module> self = weak_from_this().lock();
     if (!self) self = std::shared_ptr<Module>(std::shared_ptr<Module>(), this);
-    out.emplace_back(prefix, self);
+    out.insert(prefix, self);
   }
   for (const auto& [name, child] : children_) {
-    NamedModules sub = child->named_modules(join(prefix, name), true);
-    out.insert(out.end(), sub.begin(), sub.end());
+    for (auto& item : child->named_modules(join(prefix, name), true)) {
+      // A module registered twice (shared weights) is listed once, under its first path.
+      bool seen = false;
+      for (const auto& e : out) seen = seen || e.second == item.second;
+      if (!seen) out.insert(item.first, item.second);
+    }
   }
   return out;
 }
@@ -224,8 +282,7 @@ StateDict Module::state_dict() const {
 
 void Module::load_state_dict(const StateDict& state, bool strict) {
   NamedTensors own = named_parameters();
-  NamedTensors bufs = named_buffers();
-  own.insert(own.end(), bufs.begin(), bufs.end());
+  for (auto& item : named_buffers()) own.insert(item.first, item.second);
 
   std::vector<std::string> missing, unexpected, mismatched;
   for (const auto& [name, t] : own) {
@@ -284,6 +341,16 @@ std::ostream& print_tree(std::ostream& os, const Module& m, int indent) {
   return os << std::string(static_cast<size_t>(indent), ' ') << ")";
 }
 
-std::ostream& operator<<(std::ostream& os, const Module& m) { return print_tree(os, m, 0); }
+int64_t parameter_count(const Module& m, bool trainable_only) {
+  int64_t n = 0;
+  for (const auto& item : m.named_parameters())
+    if (!trainable_only || item.value().requires_grad()) n += item.value().numel();
+  return n;
+}
+
+std::ostream& operator<<(std::ostream& os, const Module& m) {
+  print_tree(os, m, 0);
+  return os << "\nParameters: " << parameter_count(m) << " (trainable: " << parameter_count(m, true) << ")";
+}
 
 }  // namespace kiln::nn

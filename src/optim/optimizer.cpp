@@ -91,6 +91,17 @@ const Optimizer::ParamState* Optimizer::find_state(const Tensor& param) const {
   return it == state_.end() ? nullptr : &it->second;
 }
 
+Tensor Optimizer::step(const LossClosure& closure) {
+  KILN_CHECK(closure != nullptr, ValueError, name_, ".step: the closure is empty");
+  Tensor loss;
+  {
+    EnableGradGuard enable;
+    loss = closure();
+  }
+  step();
+  return loss;
+}
+
 OptimizerState Optimizer::state_dict() const {
   OptimizerState out;
   out.metadata["optimizer"] = name();

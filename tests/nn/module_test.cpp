@@ -199,7 +199,7 @@ TEST(Module, SequentialNamesChildrenByIndexAndChainsForward) {
   EXPECT_EQ(names_of(seq->named_parameters()),
             (std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"}));
   Tensor x = randn({5, 4});
-  auto l0 = seq->at<nn::LinearImpl>(0), l2 = seq->at<nn::LinearImpl>(2);
+  auto l0 = seq->ptr<nn::LinearImpl>(0), l2 = seq->ptr<nn::LinearImpl>(2);
   EXPECT_TENSOR_CLOSE(seq(x), l2->forward(relu(l0->forward(x))));
   EXPECT_THROW(seq->at<nn::LinearImpl>(1), ValueError);
   EXPECT_THROW((*seq)[7], IndexError);

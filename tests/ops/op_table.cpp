@@ -33,6 +33,7 @@ const RowFamily kRowFamilies[] = {
     multinomial_rows,
     masked_fill_rows,
     multi_tensor_norm_rows,
+    image_rows,
 };
 }  // namespace
 

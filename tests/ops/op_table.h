@@ -209,6 +209,7 @@ std::vector<OpRow> cumsum_rows();
 std::vector<OpRow> sort_rows();
 std::vector<OpRow> multinomial_rows();
 std::vector<OpRow> masked_fill_rows();
+std::vector<OpRow> image_rows();  // conv_transpose2d, pad, interpolate, group_norm
 
 // Every row of every family (built once).
 const std::vector<OpRow>& all_rows();

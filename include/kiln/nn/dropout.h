@@ -4,13 +4,26 @@
 
 namespace kiln::nn {
 
-class DropoutImpl : public Module {
+// DropoutOptions(0.2) or DropoutOptions().p(0.2). LibTorch's inplace flag is
+// not offered: kiln's dropout always returns a new tensor.
+class DropoutOptions {
  public:
-  explicit DropoutImpl(double p = 0.5);
+  DropoutOptions(double p = 0.5) : p_(p) {}  // NOLINT: implicit, as LibTorch
+  DropoutOptions& p(double v) { p_ = v; return *this; }
+  double p() const { return p_; }
+
+ private:
+  double p_;
+};
+
+class DropoutImpl : public Cloneable<DropoutImpl> {
+ public:
+  void reset() override {}
+  explicit DropoutImpl(const DropoutOptions& options = {});
   Tensor forward(const Tensor& x);
   void pretty_print(std::ostream& os) const override;
 
-  double p;
+  DropoutOptions options;
 };
 using Dropout = ModuleHolder<DropoutImpl>;
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "kiln/core/tensor.h"
+#include "kiln/nn/enums.h"
 
 namespace kiln::nn::init {
 
@@ -26,6 +27,14 @@ Tensor kaiming_uniform_(Tensor t, double a = 0.0, const std::string& mode = "fan
                         const std::string& nonlinearity = "leaky_relu");
 Tensor kaiming_normal_(Tensor t, double a = 0.0, const std::string& mode = "fan_in",
                        const std::string& nonlinearity = "leaky_relu");
+// LibTorch's enum spellings: kaiming_normal_(w, 0, kiln::kFanOut, kiln::kReLU).
+double calculate_gain(Nonlinearity nonlinearity, double param = 0.01);
+Tensor kaiming_uniform_(Tensor t, double a, FanMode mode, Nonlinearity nonlinearity = kiln::kLeakyReLU);
+Tensor kaiming_normal_(Tensor t, double a, FanMode mode, Nonlinearity nonlinearity = kiln::kLeakyReLU);
+// The string each enum value stands for ("fan_in", "relu", ...).
+const char* fan_mode_name(FanMode mode);
+const char* nonlinearity_name(Nonlinearity nonlinearity);
+
 Tensor xavier_uniform_(Tensor t, double gain = 1.0);
 Tensor xavier_normal_(Tensor t, double gain = 1.0);
 

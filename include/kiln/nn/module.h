@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <type_traits>
@@ -27,12 +28,14 @@
 #include "kiln/core/dtype.h"
 #include "kiln/core/state_dict.h"
 #include "kiln/core/tensor.h"
+#include "kiln/nn/ordered_dict.h"
 
 namespace kiln::nn {
 
 class Module;
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
-using NamedModules = std::vector<std::pair<std::string, std::shared_ptr<Module>>>;
+// Ordered by registration; items have .key() and .value() (and .first/.second).
+using NamedTensors = OrderedDict<std::string, Tensor>;
+using NamedModules = OrderedDict<std::string, std::shared_ptr<Module>>;
 
 // A shared handle to a module of type T (T derives from Module). Copies share
 // the module. Constructing a holder with arguments constructs T with them.
@@ -54,6 +57,7 @@ class ModuleHolder {
   ModuleHolder(std::nullptr_t) {}  // NOLINT: an empty holder, to be assigned later
 
   T* operator->() const { return get(); }
+  explicit operator bool() const { return impl_ != nullptr; }
   T& operator*() const { return *get(); }
   T* get() const {
     KILN_CHECK(impl_ != nullptr, ValueError, "ModuleHolder: accessing an empty holder");
@@ -63,8 +67,10 @@ class ModuleHolder {
   bool is_empty() const { return impl_ == nullptr; }
 
   // fc(x) calls fc->forward(x).
-  template <class... Args>
-  auto operator()(Args&&... args) const -> decltype(std::declval<T&>().forward(std::forward<Args>(args)...)) {
+  // (U keeps the return type dependent, so holders of modules without a
+  // forward, like ModuleList, still instantiate.)
+  template <class... Args, class U = T>
+  auto operator()(Args&&... args) const -> decltype(std::declval<U&>().forward(std::forward<Args>(args)...)) {
     return get()->forward(std::forward<Args>(args)...);
   }
 
@@ -77,10 +83,22 @@ class Module : public std::enable_shared_from_this<Module> {
   // type_name is what printing shows ("Linear", "Conv2d", ...).
   explicit Module(std::string type_name = "Module");
   virtual ~Module() = default;
-  Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
   const std::string& name() const { return type_name_; }
+
+  // A deep copy: new parameters and buffers holding copies of these values
+  // (moved to `device` if given), in the same mode. Modules deriving from
+  // nn::Cloneable<Derived> (every kiln layer, and Sequential, ModuleList,
+  // ModuleDict) have it; on any other module it throws ValueError, as in LibTorch.
+  virtual std::shared_ptr<Module> clone(const std::optional<Device>& device = std::nullopt) const;
+
+  // This module as a T (a layer's Impl type or its holder): null when it is not one.
+  template <class T>
+  auto* as() {
+    if constexpr (std::is_base_of_v<Module, T>) return dynamic_cast<T*>(this);
+    else return dynamic_cast<typename T::element_type*>(this);
+  }
 
   // --- registration ----------------------------------------------------------
   // A name is non-empty, has no '.', and is unique among this module's
@@ -106,6 +124,19 @@ class Module : public std::enable_shared_from_this<Module> {
   // re-initialising or swapping a part). Throws if the name is unknown.
   void replace_parameter(const std::string& name, Tensor tensor);
   void replace_buffer(const std::string& name, Tensor tensor);
+  template <class M>
+  std::shared_ptr<M> replace_module(const std::string& name, std::shared_ptr<M> module) {
+    static_assert(std::is_base_of_v<Module, M>, "replace_module: M must derive from nn::Module");
+    replace_child(name, module);
+    return module;
+  }
+  template <class M>
+  ModuleHolder<M> replace_module(const std::string& name, ModuleHolder<M> holder) {
+    replace_module(name, holder.ptr());
+    return holder;
+  }
+  // Removes a child (ValueError if there is none of that name).
+  void unregister_module(const std::string& name);
 
   // --- traversal (registration order, depth first; names are dotted paths) ---
   std::vector<Tensor> parameters(bool recurse = true) const;
@@ -152,7 +183,18 @@ class Module : public std::enable_shared_from_this<Module> {
 
   // --- printing ----------------------------------------------------------------
   // One line about this module's own configuration, e.g. "Linear(in=784, out=10, bias=true)".
+  // Printing a module (operator<<) shows the tree of these lines, and a
+  // last line with the parameter count.
   virtual void pretty_print(std::ostream& os) const;
+
+ protected:
+  // For Cloneable: copies the type name and mode, not the parameters,
+  // buffers or children, which the copy's reset() registers anew.
+  Module(const Module& other);
+  // Gives every parameter and buffer of this module tree (same names as in
+  // `source`) a copy of source's values, on `device` if given, and copies
+  // each descendant's training mode. Used by clone().
+  void copy_state_from(const Module& source, const std::optional<Device>& device);
 
  private:
   struct Slot {
@@ -161,6 +203,7 @@ class Module : public std::enable_shared_from_this<Module> {
   };
   void check_new_name(const std::string& name, const char* what) const;
   void add_child(const std::string& name, std::shared_ptr<Module> child);
+  void replace_child(const std::string& name, std::shared_ptr<Module> child);
   void collect(const std::string& prefix, bool recurse, bool params, NamedTensors& out) const;
   void convert_tensors(const std::function<Tensor(const Tensor&)>& convert, bool floating_only);
   friend std::ostream& print_tree(std::ostream& os, const Module& m, int indent);
@@ -172,7 +215,37 @@ class Module : public std::enable_shared_from_this<Module> {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
 };
 
-// The module tree, indented, like PyTorch's print(model).
+// nn::Cloneable<Derived>: LibTorch's base for modules that clone(). Derived
+// registers its parameters, buffers and children in reset() (its
+// constructor calls reset()), and is copy-constructible (copies share
+// nothing until reset() makes their own tensors):
+//
+//   struct NetImpl : nn::Cloneable<NetImpl> {
+//     NetImpl() { reset(); }
+//     void reset() override { fc = register_module("fc", nn::Linear(4, 2)); }
+//     Tensor forward(const Tensor& x) { return fc(x); }
+//     nn::Linear fc{nullptr};
+//   };
+template <class Derived>
+class Cloneable : public Module {
+ public:
+  using Module::Module;
+  // (Re)creates every parameter, buffer and child.
+  virtual void reset() = 0;
+  std::shared_ptr<Module> clone(const std::optional<Device>& device = std::nullopt) const override {
+    auto copy = std::make_shared<Derived>(static_cast<const Derived&>(*this));
+    copy->reset();
+    copy->copy_state_from(*this, device);
+    return copy;
+  }
+};
+
+// The number of elements in the module's parameters (only those that
+// require grad with trainable_only).
+int64_t parameter_count(const Module& m, bool trainable_only = false);
+
+// The module tree, indented, like PyTorch's print(model), then a line
+// "Parameters: N (trainable: M)".
 std::ostream& operator<<(std::ostream& os, const Module& m);
 template <class T>
 std::ostream& operator<<(std::ostream& os, const ModuleHolder<T>& m) {
@@ -180,3 +253,8 @@ std::ostream& operator<<(std::ostream& os, const ModuleHolder<T>& m) {
 }
 
 }  // namespace kiln::nn
+
+// KILN_MODULE(Net) declares the holder `Net` of a module class `NetImpl`
+// (LibTorch's TORCH_MODULE): `Net net(args...)` makes a shared NetImpl,
+// `net->` reaches it and `net(x)` calls its forward.
+#define KILN_MODULE(Name) using Name = ::kiln::nn::ModuleHolder<Name##Impl>

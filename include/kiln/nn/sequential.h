@@ -1,6 +1,8 @@
-// nn::Sequential: children "0", "1", ... applied in order. Any module with
-// `Tensor forward(const Tensor&)` can be added.
+// nn::Sequential: children applied in order, named "0", "1", ... or as given
+// to push_back("name", m). Any module with `Tensor forward(const Tensor&)`
+// can be added.
 //   nn::Sequential seq(nn::Conv2d(1, 32, 3), nn::ReLU(), nn::Flatten());
+//   seq->push_back("fc", nn::Linear(32 * 26 * 26, 10));
 #pragma once
 #include <functional>
 #include <memory>
@@ -12,14 +14,17 @@
 
 namespace kiln::nn {
 
-class SequentialImpl : public Module {
-  template <class M> struct is_module_handle : std::false_type {};
-  template <class M> struct is_module_handle<ModuleHolder<M>> : std::is_base_of<Module, M> {};
-  template <class M> struct is_module_handle<std::shared_ptr<M>> : std::is_base_of<Module, M> {};
+namespace detail {
+template <class M> struct is_module_handle : std::false_type {};
+template <class M> struct is_module_handle<ModuleHolder<M>> : std::is_base_of<Module, M> {};
+template <class M> struct is_module_handle<std::shared_ptr<M>> : std::is_base_of<Module, M> {};
+}  // namespace detail
 
+class SequentialImpl : public Module {
  public:
   SequentialImpl() : Module("Sequential") {}
-  template <class... Ms, class = std::enable_if_t<(sizeof...(Ms) > 0) && (is_module_handle<std::decay_t<Ms>>::value && ...)>>
+  template <class... Ms,
+            class = std::enable_if_t<(sizeof...(Ms) > 0) && (detail::is_module_handle<std::decay_t<Ms>>::value && ...)>>
   explicit SequentialImpl(Ms&&... modules) : Module("Sequential") {
     (push_back(std::forward<Ms>(modules)), ...);
   }
@@ -30,28 +35,47 @@ class SequentialImpl : public Module {
   }
   template <class M>
   void push_back(std::shared_ptr<M> module) {
-    const std::string name = std::to_string(steps_.size());
-    register_module(name, module);
-    steps_.push_back({module, [m = module.get()](const Tensor& x) { return m->forward(x); }});
+    push_back(std::to_string(steps_.size()), std::move(module));
   }
+  template <class M>
+  void push_back(const std::string& name, ModuleHolder<M> holder) {
+    push_back(name, holder.ptr());
+  }
+  template <class M>
+  void push_back(const std::string& name, std::shared_ptr<M> module) {
+    static_assert(std::is_base_of_v<Module, M>, "Sequential::push_back: M must derive from nn::Module");
+    register_module(name, module);
+    // The forward is bound to the type, not the object, so a clone (same
+    // dynamic type) reuses it.
+    steps_.push_back({module, [](Module& m, const Tensor& x) { return static_cast<M&>(m).forward(x); }});
+  }
+  // Appends every module of another Sequential.
+  void extend(const SequentialImpl& other);
 
   Tensor forward(const Tensor& x);
   size_t size() const { return steps_.size(); }
   bool is_empty() const { return steps_.empty(); }
   // The i-th module (throws IndexError when out of range).
   std::shared_ptr<Module> operator[](size_t i) const;
-  template <class M>
-  std::shared_ptr<M> at(size_t i) const {
-    auto m = std::dynamic_pointer_cast<M>((*this)[i]);
+  std::shared_ptr<Module> ptr(size_t i) const { return (*this)[i]; }
+  // The i-th module as a T (ValueError when it is another type), as LibTorch's at<T>.
+  template <class T>
+  T& at(size_t i) const {
+    return *ptr<T>(i);
+  }
+  template <class T>
+  std::shared_ptr<T> ptr(size_t i) const {
+    auto m = std::dynamic_pointer_cast<T>((*this)[i]);
     KILN_CHECK(m != nullptr, ValueError, "Sequential::at: module ", i, " is a ", (*this)[i]->name(),
                ", not the requested type");
     return m;
   }
+  std::shared_ptr<Module> clone(const std::optional<Device>& device = std::nullopt) const override;
 
  private:
   struct Step {
     std::shared_ptr<Module> module;
-    std::function<Tensor(const Tensor&)> forward;
+    Tensor (*forward)(Module&, const Tensor&);
   };
   std::vector<Step> steps_;
 };

@@ -59,16 +59,17 @@ class AdamOptionsBase : public OptimizerOptions {
 
 class AdamOptions : public AdamOptionsBase<AdamOptions> {
  public:
-  explicit AdamOptions(double lr = 1e-3) : AdamOptionsBase(lr, 0.0) {}
+  AdamOptions(double lr = 1e-3) : AdamOptionsBase(lr, 0.0) {}  // NOLINT: implicit, as LibTorch
 };
 class AdamWOptions : public AdamOptionsBase<AdamWOptions> {
  public:
-  explicit AdamWOptions(double lr = 1e-3) : AdamOptionsBase(lr, 1e-2) {}
+  AdamWOptions(double lr = 1e-3) : AdamOptionsBase(lr, 1e-2) {}  // NOLINT: implicit, as LibTorch
 };
 
 // The update Adam and AdamW share; `decoupled` selects AdamW's weight decay.
 class AdamBase : public Optimizer {
  public:
+  using Optimizer::step;
   void step() override;
 
  protected:

@@ -3,6 +3,7 @@
 // safetensors file (tensors + string metadata).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -77,6 +78,13 @@ class Optimizer {
   void zero_grad(bool set_to_none = true);
   // One update of every parameter that has a gradient.
   virtual void step() = 0;
+  // LibTorch's step(closure): calls `closure` (which zeroes the gradients,
+  // recomputes the loss and calls backward) with gradients enabled, then
+  // step(), and returns the loss. Derived optimizers bring it in with
+  // `using Optimizer::step;`. (LibTorch's step() returns a Tensor too; kiln's
+  // plain step() returns nothing.)
+  using LossClosure = std::function<Tensor()>;
+  Tensor step(const LossClosure& closure);
 
   std::vector<OptimizerParamGroup>& param_groups() { return groups_; }
   const std::vector<OptimizerParamGroup>& param_groups() const { return groups_; }

@@ -11,7 +11,7 @@ namespace kiln::optim {
 
 class SGDOptions : public OptimizerOptions {
  public:
-  explicit SGDOptions(double lr) : lr_(lr) {}
+  SGDOptions(double lr) : lr_(lr) {}  // NOLINT: implicit, so SGD(params, 0.01) works as in LibTorch
   SGDOptions& lr(double v) { lr_ = v; return *this; }
   SGDOptions& momentum(double v) { momentum_ = v; return *this; }
   SGDOptions& dampening(double v) { dampening_ = v; return *this; }
@@ -39,6 +39,7 @@ class SGD : public Optimizer {
  public:
   SGD(std::vector<OptimizerParamGroup> groups, const SGDOptions& defaults);
   SGD(std::vector<Tensor> params, const SGDOptions& defaults);
+  using Optimizer::step;
   void step() override;
 };
 
