@@ -16,9 +16,12 @@
 
 namespace kiln::cpu {
 
-// Threads a parallel_run uses: OpenMP's setting (OMP_NUM_THREADS or the
-// number of cores), so one knob controls both.
+// Threads a parallel_run uses: what kiln::set_num_threads set, else
+// OpenMP's setting (OMP_NUM_THREADS or the number of cores), so one knob
+// controls both.
 int pool_threads();
+// Fixes pool_threads() for the whole process (kiln::set_num_threads).
+void set_pool_threads(int n);
 
 // Runs body(t) for t in [0, threads) on `threads` threads, the caller being
 // t = 0, and returns when all are done; rethrows the first exception. Runs

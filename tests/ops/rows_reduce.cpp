@@ -141,8 +141,8 @@ std::vector<OpRow> reduction_rows() {
     r.fn = [is_max](const std::vector<Tensor>& v, const Attrs& a) {
       const int64_t d = a.i("dim");
       const bool k = a.b("keepdim");
-      ValuesIndices r = is_max ? max(v[0], d, k) : min(v[0], d, k);
-      return std::vector<Tensor>{r.values, r.indices};
+      auto [values, indices] = is_max ? max(v[0], d, k) : min(v[0], d, k);
+      return std::vector<Tensor>{values, indices};
     };
     r.ref = [is_max](const std::vector<Ref>& v, const Attrs& a) {
       const Shape dims = v[0].shape.empty() ? Shape{} : Shape{a.i("dim")};
