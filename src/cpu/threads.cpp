@@ -18,4 +18,7 @@ void set_num_threads(int n) {
 
 int get_num_threads() { return cpu::pool_threads(); }
 
+int cpu::blas_threads() { return openblas_get_num_threads(); }
+int cpu::openmp_threads() { return omp_get_max_threads(); }
+
 }  // namespace kiln
