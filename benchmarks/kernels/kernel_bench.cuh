@@ -3,8 +3,13 @@
 // checks, timing, commit lookup and JSON line): checks, CUDA-event timing
 // (median of many runs after warm-up, on the default or a given stream; mean
 // of back-to-back runs), the measured device-to-device copy ceiling, and the
-// output (one JSON line per measurement, then a Markdown table).
-// Header-only; included by one .cu each.
+// output (one JSON line per measurement, then a Markdown table), and the
+// quick mode. Header-only; included by one .cu each.
+//
+// Quick mode (KILN_BENCH_QUICK=1; tools/gpu-check.sh sets it): every timing
+// helper here takes at most kQuickRuns timed runs after one warm-up, so a
+// playground's time goes to validation, not repetition; its JSON lines carry
+// "quick": true, since such figures are noisier than a full run's.
 #pragma once
 #include <cuda_runtime.h>
 #include <cudnn.h>
@@ -13,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -53,10 +59,23 @@ namespace bench {
 
 constexpr int kWarmup = 5;
 constexpr int kRuns = 50;
+constexpr int kQuickRuns = 5;
+
+inline bool quick() {
+  static const bool on = [] {
+    const char* v = std::getenv("KILN_BENCH_QUICK");
+    return v && *v && std::strcmp(v, "0") != 0;
+  }();
+  return on;
+}
+// The number of timed runs (or warm-ups) to do when `runs` were asked for.
+inline int quick_runs(int runs) { return quick() ? std::min(runs, kQuickRuns) : runs; }
+inline int quick_warmup(int warmup) { return quick() ? std::min(warmup, 1) : warmup; }
 
 // Median milliseconds of `runs` launches of f, each timed by its own pair of events.
 inline double median_ms(const std::function<void()>& f, int runs = kRuns) {
-  for (int i = 0; i < kWarmup; ++i) f();
+  runs = quick_runs(runs);
+  for (int i = 0; i < quick_warmup(kWarmup); ++i) f();
   BENCH_CUDA(cudaDeviceSynchronize());
   std::vector<cudaEvent_t> ev(2 * runs);
   for (auto& e : ev) BENCH_CUDA(cudaEventCreate(&e));
@@ -80,6 +99,8 @@ inline double median_ms(const std::function<void()>& f, int runs = kRuns) {
 // Median milliseconds of `runs` calls of f on `stream` after `warmup` calls;
 // each call is bracketed by its own events and synchronised before the next.
 inline double median_ms_on(const std::function<void()>& f, cudaStream_t stream, int runs = 25, int warmup = 5) {
+  runs = quick_runs(runs);
+  warmup = quick_warmup(warmup);
   for (int i = 0; i < warmup; ++i) f();
   cudaEvent_t a, b;
   BENCH_CUDA(cudaEventCreate(&a));
@@ -103,6 +124,7 @@ inline double median_ms_on(const std::function<void()>& f, cudaStream_t stream, 
 // Mean milliseconds per call of `iters` back-to-back calls of f between one
 // pair of events, after `warmup` calls and a device synchronisation.
 inline double mean_ms(const std::function<void()>& f, int iters, int warmup = 1) {
+  iters = quick() ? std::min(iters, 2 * kQuickRuns) : iters;
   for (int i = 0; i < warmup; ++i) f();
   BENCH_CUDA(cudaDeviceSynchronize());
   cudaEvent_t s, e;
@@ -184,7 +206,8 @@ inline void print_json(const Result& r, const std::string& device, const std::st
       "\"rate\": %.*f, \"unit\": \"%s\", \"pct_of_ceiling\": %s, \"ratio_vs_ref\": %s, %s\"device\": \"%s\", "
       "\"commit\": \"%s\"}\n",
       r.bench.c_str(), r.version.c_str(), r.shape.c_str(), r.dtype.c_str(), fmt.ms, r.ms, fmt.rate, r.rate,
-      r.unit.c_str(), pct, ratio, extra.c_str(), device.c_str(), commit.c_str());
+      r.unit.c_str(), pct, ratio, (quick() ? "\"quick\": true, " + extra : extra).c_str(), device.c_str(),
+      commit.c_str());
 }
 
 class Report {

@@ -17,6 +17,7 @@
 #include "kiln/core/threads.h"
 #include "kiln/cuda.h"
 #include "kiln/data/data.h"
+#include "kiln/dist/dist.h"
 #include "kiln/io/io.h"
 #include "kiln/metrics/metrics.h"
 #include "kiln/nn.h"

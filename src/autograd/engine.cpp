@@ -156,11 +156,34 @@ Tensor default_root_grad(const Tensor& root, const Tensor& given, const char* op
 
 }  // namespace
 
+namespace {
+// The callbacks of the backward running on this thread (queue_callback);
+// a backward started from inside another gets a list of its own.
+thread_local std::vector<std::function<void()>>* current_callbacks = nullptr;
+}  // namespace
+
+void queue_callback(std::function<void()> fn) {
+  KILN_CHECK(current_callbacks != nullptr, AutogradError, "queue_callback: no backward pass is running on this thread");
+  current_callbacks->push_back(std::move(fn));
+}
+
+bool in_backward_pass() { return current_callbacks != nullptr; }
+
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, bool retain_graph) {
   std::vector<Tensor> grads;
   for (size_t i = 0; i < roots.size(); ++i)
     grads.push_back(default_root_grad(roots[i], i < root_grads.size() ? root_grads[i] : Tensor(), "backward"));
-  execute(roots, grads, retain_graph, nullptr, nullptr);
+  std::vector<std::function<void()>> callbacks;
+  auto* const outer = current_callbacks;
+  current_callbacks = &callbacks;
+  try {
+    execute(roots, grads, retain_graph, nullptr, nullptr);
+  } catch (...) {
+    current_callbacks = outer;
+    throw;
+  }
+  current_callbacks = outer;
+  for (auto& fn : callbacks) fn();
 }
 
 void check_no_create_graph(const char* op, bool create_graph) {

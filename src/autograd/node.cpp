@@ -62,7 +62,32 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
                " cannot accumulate into .grad() on ", acc.device());
     acc.add_(grad);
   }
+  if (leaf_->autograd && !leaf_->autograd->post_accumulate_hooks.empty()) {
+    const Tensor leaf(leaf_);
+    // A copy: a hook may remove itself.
+    const auto hooks = leaf_->autograd->post_accumulate_hooks;
+    for (const auto& [handle, hook] : hooks) hook(leaf);
+  }
   return {};
+}
+
+size_t add_post_accumulate_grad_hook(const Tensor& leaf, std::function<void(const Tensor&)> hook) {
+  KILN_CHECK(leaf.defined() && leaf.requires_grad() && leaf.is_leaf(), AutogradError,
+             "add_post_accumulate_grad_hook: the tensor must be a leaf that requires grad");
+  size_t h = new_hook_handle();
+  leaf.unsafe_impl()->meta().post_accumulate_hooks.emplace_back(h, std::move(hook));
+  return h;
+}
+
+void remove_post_accumulate_grad_hook(const Tensor& leaf, size_t handle) {
+  if (!leaf.defined() || !leaf.unsafe_impl()->autograd) return;
+  auto& hooks = leaf.unsafe_impl()->autograd->post_accumulate_hooks;
+  for (auto it = hooks.begin(); it != hooks.end(); ++it) {
+    if (it->first == handle) {
+      hooks.erase(it);
+      return;
+    }
+  }
 }
 
 SavedTensor::SavedTensor(const Tensor& t) : was_defined_(t.defined()) {

@@ -118,4 +118,18 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
 // Throws AutogradError naming op when create_graph is set (not supported).
 void check_no_create_graph(const char* op, bool create_graph);
 
+// --- hooks for data-parallel training (src/dist) --------------------------------
+// hook(leaf) runs after AccumulateGrad has added a backward's gradient into
+// leaf.grad() (PyTorch's register_post_accumulate_grad_hook): the moment a
+// parameter's gradient for this backward is complete.
+size_t add_post_accumulate_grad_hook(const Tensor& leaf, std::function<void(const Tensor&)> hook);
+void remove_post_accumulate_grad_hook(const Tensor& leaf, size_t handle);
+// Runs fn once the backward pass now running on this thread has finished
+// every node (PyTorch's queue_callback); callbacks run in the order queued.
+// Throws AutogradError when no backward is running.
+void queue_callback(std::function<void()> fn);
+// True inside Tensor::backward() (where queue_callback works); false
+// outside and inside autograd::grad(), which leaves .grad() alone.
+bool in_backward_pass();
+
 }  // namespace kiln::autograd

@@ -13,4 +13,11 @@ double parse_double(const std::string& text, const std::string& what);
 int64_t parse_int(const std::string& text, const std::string& what);
 uint64_t parse_uint(const std::string& text, const std::string& what);
 
+// A restored counter (a step, an epoch) is trusted by the code that increments
+// it, so it must be a whole number in [0, kMaxCounter]: no run gets near 2^53,
+// it converts to double exactly, and incrementing it cannot overflow.
+constexpr int64_t kMaxCounter = int64_t(1) << 53;
+// Throws ValueError "<who>: "<key>" must be a whole number in [0, 2^53], got ..." otherwise.
+int64_t parse_counter(const std::string& text, const std::string& who, const std::string& key);
+
 }  // namespace kiln::detail

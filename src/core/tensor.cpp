@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/allocator.h"
+#include "core/shape_check.h"
 #include "core/tensor_impl.h"
 
 namespace kiln {
@@ -21,6 +22,7 @@ std::string shape_str(const Shape& s) {
 namespace detail {
 
 Shape contiguous_strides(const Shape& sizes) {
+  checked_numel("tensor", sizes);  // the products below then cannot overflow
   Shape strides(sizes.size());
   int64_t s = 1;
   for (size_t i = sizes.size(); i-- > 0;) {
@@ -30,11 +32,7 @@ Shape contiguous_strides(const Shape& sizes) {
   return strides;
 }
 
-int64_t shape_numel(const Shape& sizes) {
-  int64_t n = 1;
-  for (int64_t s : sizes) n *= s;
-  return n;
-}
+int64_t shape_numel(const Shape& sizes) { return checked_numel("tensor", sizes); }
 
 bool is_contiguous_layout(const Shape& sizes, const Shape& strides) {
   int64_t expected = 1;
@@ -50,7 +48,7 @@ bool is_contiguous_layout(const Shape& sizes, const Shape& strides) {
 Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = base.unsafe_impl()->storage;
-  impl->numel = shape_numel(sizes);
+  impl->numel = checked_numel("view", sizes, element_size(base.dtype()));
   impl->sizes = std::move(sizes);
   impl->strides = std::move(strides);
   impl->offset = offset;
@@ -60,10 +58,8 @@ Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset)
 }
 
 Tensor make_empty(const Shape& sizes, DType dtype, Device device) {
-  for (int64_t s : sizes)
-    KILN_CHECK(s >= 0, ShapeError, "empty: negative dimension in shape ", shape_str(sizes));
   auto impl = std::make_shared<TensorImpl>();
-  impl->numel = shape_numel(sizes);
+  impl->numel = checked_numel("empty", sizes, element_size(dtype));
   impl->storage = allocator_for(device).allocate(static_cast<size_t>(impl->numel) * element_size(dtype), device);
   impl->sizes = sizes;
   impl->strides = contiguous_strides(sizes);

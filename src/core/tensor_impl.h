@@ -25,6 +25,9 @@ struct AutogradMeta {
   bool retains_grad = false;
   // Leaf hooks; non-leaf hooks live on grad_fn as pre-hooks.
   std::vector<std::pair<size_t, std::function<Tensor(const Tensor&)>>> hooks;
+  // Leaves: run after a backward's gradient has been added into grad
+  // (see autograd::add_post_accumulate_grad_hook).
+  std::vector<std::pair<size_t, std::function<void(const Tensor&)>>> post_accumulate_hooks;
 };
 
 struct TensorImpl {

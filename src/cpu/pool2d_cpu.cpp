@@ -113,9 +113,11 @@ void max_pool_fwd(const Tensor& x, const detail::Pool2dParams& p, Tensor& out, T
   const T* xp = x.data_ptr<T>();
   T* yp = out.data_ptr<T>();
   int64_t* ip = indices.data_ptr<int64_t>();
-  const auto [kh, kw] = p.kernel;
-  const auto [sh, sw] = p.stride;
-  const auto [ph, pw] = p.padding;
+  // Plain variables, not structured bindings: C++17 does not let the OpenMP
+  // region below (an outlined lambda under clang) capture a binding.
+  const int64_t kh = p.kernel[0], kw = p.kernel[1];
+  const int64_t sh = p.stride[0], sw = p.stride[1];
+  const int64_t ph = p.padding[0], pw = p.padding[1];
 #pragma omp parallel for schedule(static) if (g.planes * g.Ho * g.Wo * kh * kw > kParallelGrain)
   for (int64_t plane = 0; plane < g.planes; ++plane) {
     const T* xpl = xp + plane * g.H * g.W;

@@ -1,6 +1,7 @@
 #include "kiln/data/cifar.h"
 
 #include <cstring>
+#include <limits>
 
 #include "data/file_reader.h"
 #include "kiln/ops/factory.h"
@@ -13,7 +14,6 @@ constexpr int64_t kRecord = 1 + kPixels;
 constexpr int64_t kClasses = 10;
 
 std::vector<uint8_t> read_all_records(detail::FileReader& in) {
-  std::vector<uint8_t> bytes;
   if (!in.compressed()) {
     const uint64_t size = in.file_size();
     KILN_CHECK(size > 0, IOError, in.path(), ": empty file (expected 3073-byte CIFAR-10 records)");
@@ -22,16 +22,9 @@ std::vector<uint8_t> read_all_records(detail::FileReader& in) {
                " bytes left over: truncated or not a CIFAR-10 batch)");
     return in.read_payload(size, std::to_string(size / kRecord) + " records");
   }
-  // Compressed: the size is unknown until the stream ends; read in slabs.
-  constexpr size_t kSlab = size_t(kRecord) * 4096;
-  size_t have = 0;
-  for (;;) {
-    bytes.resize(have + kSlab);
-    size_t got = in.read(bytes.data() + have, kSlab);
-    have += got;
-    if (got < kSlab) break;
-  }
-  bytes.resize(have);
+  // Compressed: the size is unknown until the stream ends.
+  std::vector<uint8_t> bytes = in.read_growing(std::numeric_limits<uint64_t>::max());
+  const size_t have = bytes.size();
   KILN_CHECK(have > 0, IOError, in.path(), ": empty file (expected 3073-byte CIFAR-10 records)");
   KILN_CHECK(have % kRecord == 0, IOError, in.path(), ": uncompressed size ", have,
              " bytes is not a whole number of 3073-byte records (", have % kRecord, " bytes left over)");

@@ -233,7 +233,11 @@ LoaderState DataLoader::state() const {
 }
 
 void DataLoader::load_state(const LoaderState& state) {
-  KILN_CHECK(state.epoch >= 0 && state.batch >= 0 && state.batch <= size(), ValueError,
+  // The epoch is bounded like every restored counter (2^53, see
+  // optim/number_format.h): the loader increments it, so it must not be near
+  // int64's end.
+  constexpr int64_t kMaxEpoch = int64_t(1) << 53;
+  KILN_CHECK(state.epoch >= 0 && state.epoch < kMaxEpoch && state.batch >= 0 && state.batch <= size(), ValueError,
              "DataLoader::load_state: position (epoch ", state.epoch, ", batch ", state.batch,
              ") is outside an epoch of ", size(), " batches");
   // The end of an epoch is the start of the next one.

@@ -70,25 +70,43 @@ void FileReader::read_exact(void* dst, size_t n, const char* what) {
 }
 
 std::vector<uint8_t> FileReader::read_payload(uint64_t n, const std::string& what) {
-  std::vector<uint8_t> out;
   if (!compressed() && n > file_size_) {
     // A plain file cannot hold more than its size: refuse before allocating.
-    throw IOError(kiln::detail::str_cat(path_, ": truncated: ", what, " needs ", n, " bytes but the file is only ", file_size_,
-                          " bytes long"));
+    throw IOError(kiln::detail::str_cat(path_, ": truncated: ", what, " needs ", n, " bytes but the file is only ",
+                                        file_size_, " bytes long"));
   }
-  // Grow in steps so a gzip header that lies about its size costs at most
-  // twice the data actually present, never the claimed amount.
-  constexpr uint64_t kStep = uint64_t(64) << 20;
+  if (!compressed()) {
+    // The size check above makes the claim trustworthy: read it in one go.
+    std::vector<uint8_t> out(static_cast<size_t>(n));
+    const size_t got = read(out.data(), out.size());
+    if (got < n)
+      throw IOError(kiln::detail::str_cat(path_, ": truncated: ", what, " needs ", n, " bytes but only ", got,
+                                          " are present (the file shrank while being read)"));
+    return out;
+  }
+  // Compressed: the claim is unchecked until the data arrives (33 bytes of
+  // gzip may claim 2^48), so the buffer only grows as data actually comes.
+  std::vector<uint8_t> out = read_growing(n);
+  if (out.size() < n)
+    throw IOError(kiln::detail::str_cat(path_, ": truncated: ", what, " needs ", n, " bytes but only ", out.size(),
+                                        " are present"));
+  return out;
+}
+
+std::vector<uint8_t> FileReader::read_growing(uint64_t limit) {
+  // Start small and double when full: at most about twice the data present
+  // is allocated, never what a header claims.
+  constexpr uint64_t kFirst = uint64_t(64) << 10;
+  std::vector<uint8_t> out;
   uint64_t have = 0;
-  while (have < n) {
-    uint64_t want = std::min<uint64_t>(n, std::max<uint64_t>(have * 2, std::min<uint64_t>(n, kStep)));
+  while (have < limit) {
+    const uint64_t want = std::min<uint64_t>(limit, std::max<uint64_t>(have * 2, kFirst));
     out.resize(static_cast<size_t>(want));
-    size_t got = read(out.data() + have, static_cast<size_t>(want - have));
+    const size_t got = read(out.data() + have, static_cast<size_t>(want - have));
     have += got;
-    if (have < want) {
-      throw IOError(kiln::detail::str_cat(path_, ": truncated: ", what, " needs ", n, " bytes but only ", have, " are present"));
-    }
+    if (have < want) break;
   }
+  out.resize(static_cast<size_t>(have));
   return out;
 }
 

@@ -24,6 +24,9 @@ class FileReader {
   // compressed (a header may claim far more data than the file holds), and
   // throws IOError when fewer arrive.
   std::vector<uint8_t> read_payload(uint64_t n, const std::string& what);
+  // Reads what is left, up to `limit` bytes, growing its buffer as data
+  // arrives (so the allocation follows the data, not a claim about it).
+  std::vector<uint8_t> read_growing(uint64_t limit);
   // True when no byte is left (consumes one byte if there is one).
   bool at_end();
   // True for gzip files (valid after the first read).

@@ -35,18 +35,24 @@ IdxHeader read_header(detail::FileReader& in, int expected_ndim) {
   std::vector<uint8_t> raw(4 * size_t(ndim));
   in.read_exact(raw.data(), raw.size(), "the IDX dimension sizes");
   // The sizes are uint32 each; their product can overflow 64 bits, so cap it
-  // at a bound no real file reaches (and that Shape's int64 can hold).
+  // at a bound no real file reaches (and that Shape's int64 can hold). The
+  // cap is on the product of the non-zero sizes: [2^32-1, 2^32-1, 0] holds no
+  // data, but a tensor of that shape would have strides past int64.
   constexpr uint64_t kMaxElements = uint64_t(1) << 48;
-  uint64_t total = 1;
+  uint64_t nonzero = 1;
+  bool has_zero = false;
   for (int d = 0; d < ndim; ++d) {
     const uint8_t* b = &raw[4 * size_t(d)];
     uint64_t size = (uint64_t(b[0]) << 24) | (uint64_t(b[1]) << 16) | (uint64_t(b[2]) << 8) | uint64_t(b[3]);
     h.dims.push_back(static_cast<int64_t>(size));
-    if (size != 0 && total > kMaxElements / size) total = kMaxElements + 1;
-    else total *= size;
+    if (size == 0) has_zero = true;
+    else if (nonzero > kMaxElements / size) nonzero = kMaxElements + 1;
+    else nonzero *= size;
   }
-  KILN_CHECK(total <= kMaxElements, IOError, in.path(), ": header sizes ", shape_str(h.dims),
-             " describe more data than any IDX file holds");
+  KILN_CHECK(nonzero <= kMaxElements, IOError, in.path(), ": header sizes ", shape_str(h.dims),
+             has_zero ? " hold no data but are too large for a tensor (the product of the non-zero sizes exceeds 2^48)"
+                      : " describe more data than any IDX file holds (over 2^48 bytes)");
+  const uint64_t total = has_zero ? 0 : nonzero;
   h.payload_bytes = total;
   if (!in.compressed()) {
     // A plain file's size is known: check it before allocating anything.

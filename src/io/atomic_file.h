@@ -1,6 +1,7 @@
 // Crash-safe file replacement: write "<path>.tmp.<pid>", fsync it, rename it
 // over <path>, fsync the directory. A crash at any point leaves either the
-// old file or the complete new one at <path> (and at worst a stray .tmp file).
+// old file or the complete new one at <path> (and at worst a stray .tmp file,
+// which the next save to <path> removes once its writer process is gone).
 #pragma once
 #include <cstddef>
 #include <functional>

@@ -4,6 +4,7 @@
 
 #include "core/number_format.h"
 #include "core/tensor_checks.h"
+#include "core/message_text.h"
 #include "kiln/core/grad_mode.h"
 
 namespace kiln::io {
@@ -57,11 +58,12 @@ TrainingState load_checkpoint(const std::string& path, Device device) {
     return it->second;
   };
   KILN_CHECK(get(kVersionKey) == kVersion, IOError, "load_checkpoint: ", path, ": checkpoint version \"",
-             get(kVersionKey), "\" is not supported (expected \"", kVersion, "\")");
+             kiln::detail::clip(get(kVersionKey)), "\" is not supported (expected \"", kVersion, "\")");
   TrainingState s;
   try {
-    s.step = kiln::detail::parse_int(get("step"), "step");
-    s.epoch = kiln::detail::parse_int(get("epoch"), "epoch");
+    // Counters are range-checked: the training loop increments them.
+    s.step = kiln::detail::parse_counter(get("step"), "checkpoint", "step");
+    s.epoch = kiln::detail::parse_counter(get("epoch"), "checkpoint", "epoch");
     s.rng.seed = kiln::detail::parse_uint(get("rng.seed"), "rng.seed");
     s.rng.offset = kiln::detail::parse_uint(get("rng.offset"), "rng.offset");
   } catch (const ValueError& e) {

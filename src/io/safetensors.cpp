@@ -16,6 +16,8 @@
 #include <set>
 #include <vector>
 
+#include "core/message_text.h"
+#include "core/shape_check.h"
 #include "core/tensor_impl.h"
 #include "io/atomic_file.h"
 #include "kiln/ops/factory.h"
@@ -32,6 +34,10 @@ using json = nlohmann::json;
 
 constexpr uint64_t kMaxHeaderBytes = 100ull * 1000 * 1000;  // the reference implementation's limit
 constexpr const char* kMetadataKey = "__metadata__";
+// A valid header nests three levels ({name: {shape: [..]}}). The parser is
+// iterative, but printing or destroying a deep value recurses once per level,
+// so 200 KB of "[[[[..." would overflow the stack: refuse deep nesting early.
+constexpr int kMaxJsonDepth = 64;
 
 const char* dtype_code(DType t) {
   switch (t) {
@@ -80,6 +86,12 @@ using DataReader = std::function<void(void* dst, uint64_t offset, uint64_t size)
 struct DuplicateKey {
   std::string key;
 };
+struct TooDeep {};
+
+// A JSON value for an error message: compact and clipped.
+std::string brief(const json& j) {
+  return kiln::detail::clip(j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
 
 [[noreturn]] void fail(const std::string& source, const std::string& problem) {
   throw IOError("load_safetensors: " + source + ": " + problem);
@@ -89,9 +101,15 @@ json parse_json(const std::string& text, const std::string& source) {
   // Track the keys of every open object so a repeated key is an error rather
   // than a silent "last one wins".
   std::vector<std::set<std::string>> open_objects;
-  json::parser_callback_t cb = [&](int, json::parse_event_t event, json& parsed) {
+  json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
     switch (event) {
-      case json::parse_event_t::object_start: open_objects.emplace_back(); break;
+      case json::parse_event_t::array_start:
+        if (depth >= kMaxJsonDepth) throw TooDeep{};
+        break;
+      case json::parse_event_t::object_start:
+        if (depth >= kMaxJsonDepth) throw TooDeep{};
+        open_objects.emplace_back();
+        break;
       case json::parse_event_t::object_end: open_objects.pop_back(); break;
       case json::parse_event_t::key:
         if (!open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second)
@@ -104,27 +122,32 @@ json parse_json(const std::string& text, const std::string& source) {
   try {
     return json::parse(text, cb, /*allow_exceptions=*/true);
   } catch (const DuplicateKey& d) {
-    fail(source, "invalid JSON header: key \"" + d.key + "\" appears twice");
+    fail(source, "invalid JSON header: key \"" + kiln::detail::clip(d.key) + "\" appears twice");
+  } catch (const TooDeep&) {
+    fail(source, "invalid JSON header: nested more than " + std::to_string(kMaxJsonDepth) +
+                     " levels deep (a safetensors header needs 3)");
   } catch (const json::exception& e) {
-    fail(source, std::string("invalid JSON header: ") + e.what());
+    fail(source, "invalid JSON header: " + kiln::detail::clip(e.what()));
   }
 }
 
-// Checks a shape and returns its byte size, refusing overflow.
+// Checks a shape as every tensor shape is checked (core/shape_check.h: numel,
+// strides and byte size fit in int64, even for [0, 2^62, 2^62]) and returns
+// its byte size.
 uint64_t checked_nbytes(const Entry& e, const std::string& source) {
-  uint64_t n = element_size(e.dtype);
-  for (int64_t d : e.shape) {
-    if (d != 0 && n > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d))
-      fail(source, "tensor \"" + e.name + "\" has shape " + shape_str(e.shape) + " whose byte size overflows");
-    n *= static_cast<uint64_t>(d);
+  try {
+    const int64_t n = kiln::detail::checked_numel("shape", e.shape, element_size(e.dtype));
+    return static_cast<uint64_t>(n) * element_size(e.dtype);
+  } catch (const ShapeError&) {
+    fail(source, "tensor \"" + kiln::detail::clip(e.name) + "\" has shape " + kiln::detail::clip(shape_str(e.shape)) +
+                     " whose size overflows a 64-bit integer (its element count, strides or byte size)");
   }
-  return n;
 }
 
 Entry parse_entry(const std::string& name, const json& info, const std::string& source) {
   Entry e;
   e.name = name;
-  const std::string where = "tensor \"" + name + "\"";
+  const std::string where = "tensor \"" + kiln::detail::clip(name) + "\"";
   if (!info.is_object()) fail(source, where + ": expected an object with dtype, shape and data_offsets");
   auto field = [&](const char* key) -> const json& {
     auto it = info.find(key);
@@ -132,28 +155,28 @@ Entry parse_entry(const std::string& name, const json& info, const std::string& 
     return *it;
   };
   const json& dtype = field("dtype");
-  if (!dtype.is_string()) fail(source, where + ": dtype must be a string, got " + dtype.dump());
+  if (!dtype.is_string()) fail(source, where + ": dtype must be a string, got " + brief(dtype));
   if (!dtype_from_code(dtype.get<std::string>(), &e.dtype))
-    fail(source, where + ": unsupported dtype \"" + dtype.get<std::string>() +
+    fail(source, where + ": unsupported dtype \"" + kiln::detail::clip(dtype.get<std::string>()) +
                      "\" (kiln reads F64, F32, F16, BF16, I64, I32, U8, BOOL)");
   const json& shape = field("shape");
-  if (!shape.is_array()) fail(source, where + ": shape must be an array, got " + shape.dump());
+  if (!shape.is_array()) fail(source, where + ": shape must be an array, got " + brief(shape));
   for (const json& d : shape) {
     if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      fail(source, where + ": shape " + shape.dump() + " must hold non-negative integers");
+      fail(source, where + ": shape " + brief(shape) + " must hold non-negative integers");
     e.shape.push_back(static_cast<int64_t>(d.get<uint64_t>()));
   }
   const json& offsets = field("data_offsets");
   if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
       !offsets[1].is_number_unsigned())
-    fail(source, where + ": data_offsets must be two non-negative integers, got " + offsets.dump());
+    fail(source, where + ": data_offsets must be two non-negative integers, got " + brief(offsets));
   e.begin = offsets[0].get<uint64_t>();
   e.end = offsets[1].get<uint64_t>();
-  if (e.end < e.begin) fail(source, where + ": data_offsets " + offsets.dump() + " end before they begin");
+  if (e.end < e.begin) fail(source, where + ": data_offsets " + brief(offsets) + " end before they begin");
   const uint64_t need = checked_nbytes(e, source);
   if (e.end - e.begin != need)
-    fail(source, where + ": data_offsets " + offsets.dump() + " span " + std::to_string(e.end - e.begin) +
-                     " bytes but shape " + shape_str(e.shape) + " of " + dtype_code(e.dtype) + " needs " +
+    fail(source, where + ": data_offsets " + brief(offsets) + " span " + std::to_string(e.end - e.begin) +
+                     " bytes but shape " + kiln::detail::clip(shape_str(e.shape)) + " of " + dtype_code(e.dtype) + " needs " +
                      std::to_string(need));
   return e;
 }
@@ -168,7 +191,8 @@ ParsedHeader parse_header(const std::string& text, uint64_t data_size, const std
       if (!it.value().is_object()) fail(source, "__metadata__ must be an object of strings");
       for (auto m = it.value().begin(); m != it.value().end(); ++m) {
         if (!m.value().is_string())
-          fail(source, "__metadata__ value for \"" + m.key() + "\" must be a string, got " + m.value().dump());
+          fail(source, "__metadata__ value for \"" + kiln::detail::clip(m.key()) + "\" must be a string, got " +
+                           brief(m.value()));
         h.metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
@@ -184,10 +208,10 @@ ParsedHeader parse_header(const std::string& text, uint64_t data_size, const std
   for (const Entry& e : h.entries) {
     if (e.begin != expected) {
       const std::string what = e.begin < expected ? "overlaps" : "leaves a gap after";
-      fail(source, "data_offsets are not contiguous: tensor \"" + e.name + "\" starts at byte " +
+      fail(source, "data_offsets are not contiguous: tensor \"" + kiln::detail::clip(e.name) + "\" starts at byte " +
                        std::to_string(e.begin) + " but " +
                        (previous.empty() ? std::string("the data section starts at 0")
-                                         : "the previous tensor \"" + previous + "\" ends at " +
+                                         : "the previous tensor \"" + kiln::detail::clip(previous) + "\" ends at " +
                                                std::to_string(expected)) +
                        " (it " + what + " its neighbour)");
     }
@@ -195,7 +219,7 @@ ParsedHeader parse_header(const std::string& text, uint64_t data_size, const std
     previous = e.name;
   }
   if (expected > data_size)
-    fail(source, "data_offsets overrun the file: tensor \"" + previous + "\" ends at byte " + std::to_string(expected) +
+    fail(source, "data_offsets overrun the file: tensor \"" + kiln::detail::clip(previous) + "\" ends at byte " + std::to_string(expected) +
                      " of the data section but the file holds only " + std::to_string(data_size) +
                      " data bytes (truncated file?)");
   if (expected < data_size)
@@ -242,7 +266,7 @@ SafetensorsContents load_from(const std::function<void(void*, uint64_t, uint64_t
       const auto* bytes = static_cast<const unsigned char*>(t.raw_data_ptr());
       for (int64_t i = 0; i < t.numel(); ++i)
         if (bytes[i] > 1)
-          fail(source, "BOOL tensor \"" + e.name + "\" holds byte value " + std::to_string(bytes[i]) + " at element " +
+          fail(source, "BOOL tensor \"" + kiln::detail::clip(e.name) + "\" holds byte value " + std::to_string(bytes[i]) + " at element " +
                            std::to_string(i));
     }
     out.tensors[e.name] = device.is_cpu() ? t : t.to(device);

@@ -238,7 +238,9 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
                            " vs module " + shape_str(t.sizes()));
     }
   }
-  for (const auto& [name, t] : state) {
+  for (const auto& entry : state) {
+    // Not a structured binding: C++17 lambdas cannot capture one.
+    const std::string& name = entry.first;
     bool known = std::any_of(own.begin(), own.end(), [&](const auto& e) { return e.first == name; });
     if (!known) unexpected.push_back(name);
   }

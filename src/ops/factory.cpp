@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/shape_check.h"
 #include "core/tensor_impl.h"
 #include "kiln/core/generator.h"
 #include "kiln/core/grad_mode.h"
@@ -64,7 +65,11 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, const 
   KILN_CHECK(st != 0, ValueError, "arange: step must be nonzero");
   KILN_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), ValueError, "arange: upper bound ", e,
              " and lower bound ", s, " are inconsistent with step sign ", st);
-  const int64_t n = static_cast<int64_t>(std::ceil((e - s) / st));
+  const double count = std::ceil((e - s) / st);
+  // Converting a double past int64's range is undefined: refuse it first.
+  KILN_CHECK(std::isfinite(count) && count < 9.2e18, ValueError, "arange: [", s, ", ", e, ") with step ", st,
+             " holds ", count, " elements, more than a tensor can");
+  const int64_t n = static_cast<int64_t>(count);
   Tensor t = make_empty({n}, o.dtype(), o.device());
   if (n > 0) detail::backend_of(t).arange(t, s, st);
   return finish(t, o);
@@ -149,7 +154,7 @@ Tensor bernoulli(const Tensor& p) {
 template <class T>
 Tensor tensor(const std::vector<T>& values, const Shape& shape, const TensorOptions& opts) {
   Shape s = shape.empty() ? Shape{static_cast<int64_t>(values.size())} : shape;
-  KILN_CHECK(detail::shape_numel(s) == static_cast<int64_t>(values.size()), ShapeError, "tensor: ", values.size(),
+  KILN_CHECK(detail::checked_numel("tensor", s) == static_cast<int64_t>(values.size()), ShapeError, "tensor: ", values.size(),
              " values cannot fill shape ", shape_str(s));
   Tensor host = make_empty(s, dtype_of_v<T>, Device(kCPU));
   if (!values.empty()) std::memcpy(host.raw_data_ptr(), values.data(), values.size() * sizeof(T));
@@ -175,23 +180,14 @@ Tensor tensor(std::initializer_list<int> values, const TensorOptions& opts) {
 }
 
 Tensor from_blob(void* data, const Shape& shape, const Shape& strides, const TensorOptions& opts) {
-  KILN_CHECK(shape.size() == strides.size(), ShapeError, "from_blob: shape ", shape_str(shape), " and strides ",
-             shape_str(strides), " differ in length");
-  int64_t extent = 1;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    KILN_CHECK(shape[i] >= 0 && strides[i] >= 0, ShapeError, "from_blob: negative size or stride");
-    if (shape[i] == 0) extent = 0;
-  }
-  if (extent) {
-    for (size_t i = 0; i < shape.size(); ++i) extent += (shape[i] - 1) * strides[i];
-  }
+  const int64_t extent = detail::checked_extent("from_blob", shape, strides, 0, element_size(opts.dtype()));
   auto storage = std::make_shared<detail::Storage>(data, static_cast<size_t>(extent) * element_size(opts.dtype()),
                                                    opts.device(), nullptr);
   auto impl = std::make_shared<detail::TensorImpl>();
   impl->storage = std::move(storage);
   impl->sizes = shape;
   impl->strides = strides;
-  impl->numel = detail::shape_numel(shape);
+  impl->numel = detail::checked_numel("from_blob", shape);
   impl->dtype = opts.dtype();
   return finish(Tensor(std::move(impl)), opts);
 }

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "autograd/derivatives/view.h"
+#include "core/shape_check.h"
 #include "kiln/ops/indexing.h"
 #include "ops/op_util.h"
 
@@ -25,9 +26,15 @@ Shape infer_shape(const char* op, const Shape& shape, int64_t numel) {
       infer = static_cast<int>(i);
     } else {
       KILN_CHECK(shape[i] >= 0, ShapeError, op, ": invalid size ", shape[i], " in ", shape_str(shape));
-      known *= shape[i];
+      // Overflow-checked: a product that overflows or passes numel is invalid.
+      int64_t next = 0;
+      const bool fits = detail::mul_fits(known, shape[i], &next);
+      KILN_CHECK(fits && (numel == 0 || next <= numel), ShapeError, op, ": shape ", shape_str(shape),
+                 " is invalid for input of size ", numel);
+      known = next;
     }
   }
+  if (infer < 0) detail::checked_numel(op, shape);  // [0, 2^62, 2^62]: numel 0, strides overflow
   if (infer >= 0) {
     KILN_CHECK(known != 0 && numel % known == 0, ShapeError, op, ": shape ", shape_str(shape),
                " is invalid for input of size ", numel);
@@ -207,6 +214,7 @@ Tensor Tensor::expand(IntArrayRef shape) const {
     new_sizes[i] = want;
     new_strides[i] = (j >= 0 && have == want) ? strides()[j] : 0;
   }
+  detail::checked_numel("expand", new_sizes);
   if (new_sizes == sizes()) return *this;
   return record_view<autograd::ExpandBackward>(make_view(*this, new_sizes, new_strides, storage_offset()), *this,
                                                [&](autograd::ExpandBackward& n) { n.input_sizes = sizes(); });
@@ -266,13 +274,7 @@ Tensor Tensor::as_strided(const Shape& new_sizes, const Shape& new_strides, std:
   KILN_CHECK(!autograd::needs_grad({this}), AutogradError,
              "as_strided: not differentiable; call it on a tensor that does not require grad");
   const int64_t off = offset.value_or(storage_offset());
-  int64_t last = off;
-  for (size_t i = 0; i < new_sizes.size(); ++i) {
-    KILN_CHECK(new_sizes[i] >= 0 && new_strides[i] >= 0, ShapeError, "as_strided: negative size or stride in ",
-               shape_str(new_sizes), " / ", shape_str(new_strides));
-    if (new_sizes[i] == 0) last = -1;
-    if (last >= 0) last += (new_sizes[i] - 1) * new_strides[i];
-  }
+  const int64_t last = detail::checked_extent("as_strided", new_sizes, new_strides, off, element_size()) - 1;
   const auto& st = *unsafe_impl()->storage;
   KILN_CHECK(last < static_cast<int64_t>(st.nbytes / element_size()), IndexError, "as_strided: view ",
              shape_str(new_sizes), " with strides ", shape_str(new_strides), " and offset ", off,

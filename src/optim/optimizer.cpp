@@ -155,7 +155,7 @@ void Optimizer::load_state_dict(const OptimizerState& state) {
       auto step_it = state.metadata.find(sp + "step");
       if (step_it != state.metadata.end()) {
         ParamState ps;
-        ps.step = kiln::detail::parse_int(step_it->second, sp + "step");
+        ps.step = kiln::detail::parse_counter(step_it->second, who + ".load_state_dict", sp + "step");
         for (auto it = state.tensors.lower_bound(sp); it != state.tensors.end() && it->first.compare(0, sp.size(), sp) == 0;
              ++it) {
           const Tensor& buf = it->second;

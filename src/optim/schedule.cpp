@@ -67,7 +67,7 @@ void LRScheduler::load_state_dict(const SchedulerState& state) {
   };
   KILN_CHECK(get("scheduler") == name_, ValueError, name_, ".load_state_dict: the state was saved by ",
              get("scheduler"));
-  const int64_t epoch = kiln::detail::parse_int(get("last_epoch"), "last_epoch");
+  const int64_t epoch = kiln::detail::parse_counter(get("last_epoch"), name_ + ".load_state_dict", "last_epoch");
   std::vector<double> base = split_doubles(get("base_lrs"), "base_lrs");
   std::vector<double> last = split_doubles(get("last_lr"), "last_lr");
   KILN_CHECK(base.size() == base_lrs_.size() && last.size() == base_lrs_.size(), ValueError, name_,

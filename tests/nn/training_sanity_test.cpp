@@ -9,6 +9,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "support/test_data.h"
+
 using namespace kiln;
 
 namespace {
@@ -28,7 +30,7 @@ struct SmallCnn : nn::Module {
 }  // namespace
 
 TEST(TrainingSanity, SmallCnnOverfits512FashionMnistImages) {
-  const char* root = data::FashionMNIST::kDefaultRoot;
+  const std::string root = kiln::testing::fashion_mnist_root();
   if (!std::filesystem::exists(root)) GTEST_SKIP() << "Fashion-MNIST not installed at " << root;
   data::FashionMNIST ds(root, data::Split::Train);
   const int64_t n = 512, batch = 64;

@@ -27,9 +27,8 @@ struct SafetensorsContents {
 // over `path`, and the directory is fsync'ed, so a crash at any point leaves
 // either the previous file or the new one. Tensors may be on any device and
 // strided. Throws IOError (naming the file) on failure, ValueError on bad names.
-// The environment variable KILN_TEST_CRASH_BEFORE_RENAME=1 makes the process
-// SIGKILL itself after the temporary file is complete and before the rename:
-// a hook for kiln's crash-safety test only, never set it otherwise.
+// A "<path>.tmp.<pid>" left by a save that was killed, whose process <pid> is
+// gone, is removed by the next save to `path`.
 void save_safetensors(const std::string& path, const StateDict& tensors, const Metadata& metadata = {});
 
 // Reads and validates a whole file (IOError naming the file and the problem

@@ -85,10 +85,12 @@ class Optimizer {
   std::vector<Tensor> parameters() const;
 
   const std::string& name() const { return name_; }
-  OptimizerState state_dict() const;
+  // Virtual so that an optimizer whose state lives elsewhere (ZeRO-1's
+  // shards, kiln/dist/zero.h) can still save and load the per-parameter form.
+  virtual OptimizerState state_dict() const;
   // Restores state saved from an optimizer of the same kind over parameters
   // of the same shapes; state tensors are copied to each parameter's device.
-  void load_state_dict(const OptimizerState& state);
+  virtual void load_state_dict(const OptimizerState& state);
 
  protected:
   // Per-parameter state: named buffers ("momentum_buffer", "exp_avg", ...)
