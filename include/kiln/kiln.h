@@ -1,6 +1,7 @@
 // The umbrella header: #include <kiln/kiln.h>.
 #pragma once
 #include "kiln/autograd/autograd.h"
+#include "kiln/autograd/function.h"
 #include "kiln/autograd/gradcheck.h"
 #include "kiln/core/convert.h"
 #include "kiln/core/device.h"
@@ -8,9 +9,12 @@
 #include "kiln/core/error.h"
 #include "kiln/core/generator.h"
 #include "kiln/core/grad_mode.h"
+#include "kiln/core/ivalue.h"
 #include "kiln/core/scalar.h"
 #include "kiln/core/state_dict.h"
 #include "kiln/core/tensor.h"
+#include "kiln/core/tensor_indexing.h"
+#include "kiln/core/threads.h"
 #include "kiln/cuda.h"
 #include "kiln/data/data.h"
 #include "kiln/dist/dist.h"

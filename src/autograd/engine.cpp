@@ -29,24 +29,37 @@ Tensor validate_grad(const Node& node, size_t i, const Edge& edge, Tensor g) {
   return g;
 }
 
-// Runs the graph. `capture` (optional) maps nodes to output slots: their
-// incoming gradient is stored there, and leaves are not accumulated.
+// Where autograd::grad() wants a gradient: the gradient flowing into output
+// `slot` of a node is stored in result `index` (leaves are then not accumulated).
+struct CaptureSlot {
+  uint32_t slot;
+  size_t index;
+};
+using Capture = std::unordered_map<Node*, std::vector<CaptureSlot>>;
+
+// Runs the graph. `capture` (optional) says which gradients to store in `captured`.
 void execute(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, bool retain_graph,
-             const std::unordered_map<Node*, size_t>* capture, std::vector<Tensor>* captured) {
-  std::vector<std::pair<std::shared_ptr<Node>, Tensor>> starts;
+             const Capture* capture, std::vector<Tensor>* captured) {
+  struct Start {
+    std::shared_ptr<Node> fn;
+    uint32_t slot;
+    Tensor grad;
+  };
+  std::vector<Start> starts;
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& r = roots[i];
     KILN_CHECK(r.requires_grad(), AutogradError, "backward: tensor ", i, " (shape ", shape_str(r.sizes()),
                ") does not require grad and has no grad_fn");
-    starts.emplace_back(edge_to(r).fn, root_grads[i]);
+    const Edge e = edge_to(r);
+    starts.push_back(Start{e.fn, e.input_nr, root_grads[i]});
   }
 
   // Dependencies: how many edges point at each node.
   std::unordered_map<Node*, int> deps;
   std::unordered_map<Node*, std::shared_ptr<Node>> keep_alive;
   std::vector<Node*> stack;
-  for (auto& [fn, g] : starts) {
-    if (keep_alive.emplace(fn.get(), fn).second) stack.push_back(fn.get());
+  for (const Start& st : starts) {
+    if (keep_alive.emplace(st.fn.get(), st.fn).second) stack.push_back(st.fn.get());
   }
   while (!stack.empty()) {
     Node* n = stack.back();
@@ -58,18 +71,21 @@ void execute(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_g
     }
   }
 
-  std::unordered_map<Node*, Tensor> buffer;
-  auto accumulate = [&](Node* n, const Tensor& g) {
+  // One gradient per output of each node, summed as they arrive.
+  std::unordered_map<Node*, std::vector<Tensor>> buffer;
+  auto accumulate = [&](Node* n, uint32_t slot, const Tensor& g) {
     if (!g.defined()) return;
-    auto it = buffer.find(n);
-    if (it == buffer.end() || !it->second.defined()) buffer[n] = g;
-    else it->second = it->second + g;
+    std::vector<Tensor>& grads = buffer[n];
+    if (grads.empty()) grads.resize(std::max<size_t>(n->num_outputs(), 1));
+    KILN_INTERNAL_ASSERT(slot < grads.size(), n->name(), ": gradient for output ", slot, " of ", grads.size());
+    Tensor& acc = grads[slot];
+    acc = acc.defined() ? acc + g : g;
   };
-  for (auto& [fn, g] : starts) accumulate(fn.get(), g);
+  for (const Start& st : starts) accumulate(st.fn.get(), st.slot, st.grad);
 
   std::priority_queue<Node*, std::vector<Node*>, LaterFirst> ready;
-  for (auto& [fn, g] : starts)
-    if (deps[fn.get()] == 0) ready.push(fn.get());
+  for (const Start& st : starts)
+    if (deps[st.fn.get()] == 0) ready.push(st.fn.get());
   // A root might appear twice; run each node once.
   std::unordered_map<Node*, bool> done;
 
@@ -79,31 +95,38 @@ void execute(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_g
     ready.pop();
     if (done[n]) continue;
     done[n] = true;
-    Tensor grad = buffer[n];
+    std::vector<Tensor> grads = std::move(buffer[n]);
     buffer.erase(n);
+    bool any = false;
+    for (uint32_t k = 0; k < grads.size(); ++k) {
+      if (!grads[k].defined()) continue;
+      grads[k] = n->run_pre_hooks(grads[k], k);
+      any = true;
+    }
 
     std::vector<Tensor> in_grads;
-    if (grad.defined()) {
-      grad = n->run_pre_hooks(grad);
+    if (any) {
+      auto* sink = dynamic_cast<AccumulateGrad*>(n);
       if (capture) {
         auto c = capture->find(n);
         if (c != capture->end()) {
-          // grad() skips AccumulateGrad::apply, where a leaf's tensor hooks
-          // run; PyTorch runs them on the captured gradient, so run them here.
-          auto* sink = dynamic_cast<AccumulateGrad*>(n);
-          if (sink && sink->leaf()->autograd) {
-            for (const auto& [handle, hook] : sink->leaf()->autograd->hooks) {
-              Tensor replaced = hook(grad);
-              if (replaced.defined()) grad = replaced;
+          for (const CaptureSlot& want : c->second) {
+            Tensor g = want.slot < grads.size() ? grads[want.slot] : Tensor();
+            // grad() skips AccumulateGrad::apply, where a leaf's tensor hooks
+            // run; PyTorch runs them on the captured gradient, so run them here.
+            if (g.defined() && sink && sink->leaf()->autograd) {
+              for (const auto& [handle, hook] : sink->leaf()->autograd->hooks) {
+                Tensor replaced = hook(g);
+                if (replaced.defined()) g = replaced;
+              }
             }
+            (*captured)[want.index] = g;
           }
-          (*captured)[c->second] = grad;
         }
       }
-      const bool is_leaf_sink = dynamic_cast<AccumulateGrad*>(n) != nullptr;
-      if (!(capture && is_leaf_sink)) {
+      if (!(capture && sink)) {
         // Nodes that saved tensors refuse a second run in SavedTensor::unpack.
-        in_grads = n->apply(grad);
+        in_grads = n->apply_outputs(grads);
         if (!retain_graph) n->mark_released();
       }
     }
@@ -111,7 +134,8 @@ void execute(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_g
     for (size_t i = 0; i < edges.size(); ++i) {
       const Edge& e = edges[i];
       if (!e.fn) continue;
-      if (i < in_grads.size() && in_grads[i].defined()) accumulate(e.fn.get(), validate_grad(*n, i, e, in_grads[i]));
+      if (i < in_grads.size() && in_grads[i].defined())
+        accumulate(e.fn.get(), e.input_nr, validate_grad(*n, i, e, in_grads[i]));
       if (--deps[e.fn.get()] == 0) ready.push(e.fn.get());
     }
   }
@@ -162,23 +186,39 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
   for (auto& fn : callbacks) fn();
 }
 
+void check_no_create_graph(const char* op, bool create_graph) {
+  KILN_CHECK(!create_graph, AutogradError, op, ": create_graph=true (higher-order gradients) is not supported: ",
+             "backward formulas run without recording, so the returned gradients have no history");
+}
+
+void backward(const std::vector<Tensor>& tensors, const std::vector<Tensor>& grad_tensors,
+              std::optional<bool> retain_graph, bool create_graph) {
+  check_no_create_graph("autograd::backward", create_graph);
+  KILN_CHECK(grad_tensors.empty() || grad_tensors.size() == tensors.size(), ValueError, "autograd::backward: got ",
+             grad_tensors.size(), " grad_tensors for ", tensors.size(), " tensors");
+  run_backward(tensors, grad_tensors, retain_graph.value_or(create_graph));
+}
+
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, bool retain_graph, bool allow_unused) {
+                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph,
+                         bool create_graph, bool allow_unused) {
+  check_no_create_graph("autograd::grad", create_graph);
   KILN_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), ValueError, "autograd::grad: got ",
              grad_outputs.size(), " grad_outputs for ", outputs.size(), " outputs");
   std::vector<Tensor> grads;
   for (size_t i = 0; i < outputs.size(); ++i)
     grads.push_back(default_root_grad(outputs[i], grad_outputs.empty() ? Tensor() : grad_outputs[i], "autograd::grad"));
-  std::unordered_map<Node*, size_t> capture;
+  Capture capture;
   std::vector<std::shared_ptr<Node>> keep;
   for (size_t i = 0; i < inputs.size(); ++i) {
+    KILN_CHECK(inputs[i].defined(), ValueError, "autograd::grad: input ", i, " is an undefined tensor");
     KILN_CHECK(inputs[i].requires_grad(), AutogradError, "autograd::grad: input ", i, " does not require grad");
-    auto fn = edge_to(inputs[i]).fn;
-    keep.push_back(fn);
-    capture[fn.get()] = i;
+    const Edge e = edge_to(inputs[i]);
+    keep.push_back(e.fn);
+    capture[e.fn.get()].push_back(CaptureSlot{e.input_nr, i});
   }
   std::vector<Tensor> captured(inputs.size());
-  execute(outputs, grads, retain_graph, &capture, &captured);
+  execute(outputs, grads, retain_graph.value_or(create_graph), &capture, &captured);
   for (size_t i = 0; i < inputs.size(); ++i) {
     KILN_CHECK(allow_unused || captured[i].defined(), AutogradError, "autograd::grad: input ", i,
                " was not used to compute the outputs (pass allow_unused=true)");

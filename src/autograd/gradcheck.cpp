@@ -51,7 +51,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   std::vector<Tensor> analytic;
   if (out.requires_grad()) {
     Tensor loss = sum(out.to(kFloat64) * v);
-    analytic = grad({loss}, wrt, {}, false, /*allow_unused=*/true);
+    analytic = grad({loss}, wrt, {}, false, /*create_graph=*/false, /*allow_unused=*/true);
   } else {
     analytic.resize(wrt.size());
   }

@@ -17,15 +17,15 @@ size_t new_hook_handle() { return next_hook_handle++; }
 
 Node::Node() : sequence_nr_(next_sequence_nr++) {}
 
-size_t Node::add_pre_hook(std::function<Tensor(const Tensor&)> hook) {
+size_t Node::add_pre_hook(std::function<Tensor(const Tensor&)> hook, uint32_t output_nr) {
   size_t h = new_hook_handle();
-  pre_hooks_.emplace_back(h, std::move(hook));
+  pre_hooks_.push_back(PreHook{h, output_nr, std::move(hook)});
   return h;
 }
 
 bool Node::remove_pre_hook(size_t handle) {
   for (auto it = pre_hooks_.begin(); it != pre_hooks_.end(); ++it) {
-    if (it->first == handle) {
+    if (it->handle == handle) {
       pre_hooks_.erase(it);
       return true;
     }
@@ -33,9 +33,10 @@ bool Node::remove_pre_hook(size_t handle) {
   return false;
 }
 
-Tensor Node::run_pre_hooks(Tensor grad) const {
-  for (const auto& [handle, hook] : pre_hooks_) {
-    Tensor replaced = hook(grad);
+Tensor Node::run_pre_hooks(Tensor grad, uint32_t output_nr) const {
+  for (const PreHook& hook : pre_hooks_) {
+    if (hook.output_nr != output_nr) continue;
+    Tensor replaced = hook.fn(grad);
     if (replaced.defined()) grad = replaced;
   }
   return grad;
@@ -138,6 +139,7 @@ Edge edge_to(const Tensor& t) {
   if (!t.requires_grad()) return e;
   auto fn = t.grad_fn();
   e.fn = fn ? fn : grad_accumulator(t);
+  if (fn) e.input_nr = t.unsafe_impl()->autograd->output_nr;
   return e;
 }
 
@@ -147,6 +149,7 @@ void attach(Tensor& out, const std::shared_ptr<Node>& node, std::vector<Edge> ed
   auto& meta = out.unsafe_impl()->meta();
   meta.requires_grad = true;
   meta.grad_fn = node;
+  meta.output_nr = 0;
 }
 }  // namespace
 

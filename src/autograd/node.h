@@ -1,5 +1,7 @@
-// A node of the backward graph: one recorded op. Every op has one output, so
-// a node maps the gradient of its output to the gradients of its inputs.
+// A node of the backward graph: one recorded op. A built-in op has one
+// output, so its node maps the gradient of that output to the gradients of
+// its inputs; a custom autograd::Function may have several outputs, and its
+// node receives one gradient per output (num_outputs, apply_outputs).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -18,6 +20,7 @@ class Node;
 // engine checks every returned gradient against it).
 struct Edge {
   std::shared_ptr<Node> fn;  // null: the input needs no gradient
+  uint32_t input_nr = 0;     // which of fn's outputs this input is
   Shape sizes;
   DType dtype = kFloat32;
   Device device;
@@ -34,6 +37,12 @@ class Node {
   // Gradients for each input (next_edges order), given the output's gradient.
   // An undefined tensor means "no gradient" (zero).
   virtual std::vector<Tensor> apply(const Tensor& grad_output) = 0;
+  // Nodes with several outputs override both: grad_outputs[k] is the
+  // gradient of output k (undefined when none reached it).
+  virtual size_t num_outputs() const { return 1; }
+  virtual std::vector<Tensor> apply_outputs(const std::vector<Tensor>& grad_outputs) {
+    return apply(grad_outputs[0]);
+  }
   // Frees saved tensors after a backward without retain_graph.
   virtual void release_saved() {}
 
@@ -44,16 +53,22 @@ class Node {
   bool released() const { return released_; }
   void mark_released() { released_ = true; release_saved(); }
 
-  // Hooks on the gradient flowing into this node (the tensor hooks of its output).
-  size_t add_pre_hook(std::function<Tensor(const Tensor&)> hook);
+  // Hooks on the gradient flowing into this node (the tensor hooks of its
+  // output number `output_nr`).
+  size_t add_pre_hook(std::function<Tensor(const Tensor&)> hook, uint32_t output_nr = 0);
   bool remove_pre_hook(size_t handle);
-  Tensor run_pre_hooks(Tensor grad) const;
+  Tensor run_pre_hooks(Tensor grad, uint32_t output_nr = 0) const;
 
  private:
   std::vector<Edge> next_edges_;
   uint64_t sequence_nr_;
   bool released_ = false;
-  std::vector<std::pair<size_t, std::function<Tensor(const Tensor&)>>> pre_hooks_;
+  struct PreHook {
+    size_t handle;
+    uint32_t output_nr;
+    std::function<Tensor(const Tensor&)> fn;
+  };
+  std::vector<PreHook> pre_hooks_;
 };
 
 // The sink of a leaf: adds the incoming gradient into leaf.grad().
@@ -100,6 +115,8 @@ Edge edge_to(const Tensor& t);
 
 // Runs the backward pass (src/autograd/engine.cpp).
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, bool retain_graph);
+// Throws AutogradError naming op when create_graph is set (not supported).
+void check_no_create_graph(const char* op, bool create_graph);
 
 // --- hooks for data-parallel training (src/dist) --------------------------------
 // hook(leaf) runs after AccumulateGrad has added a backward's gradient into

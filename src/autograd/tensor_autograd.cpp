@@ -43,9 +43,10 @@ std::shared_ptr<autograd::Node> Tensor::grad_fn() const {
   return defined() && impl_->autograd ? impl_->autograd->grad_fn : nullptr;
 }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph) const {
   check_defined("backward");
-  autograd::run_backward({*this}, {gradient}, retain_graph);
+  autograd::check_no_create_graph("backward", create_graph);
+  autograd::run_backward({*this}, {gradient}, retain_graph.value_or(create_graph));
 }
 
 void Tensor::retain_grad() const {
@@ -54,21 +55,23 @@ void Tensor::retain_grad() const {
   if (is_leaf() || impl_->autograd->retains_grad) return;
   impl_->autograd->retains_grad = true;
   std::weak_ptr<detail::TensorImpl> weak = impl_;
-  impl_->autograd->grad_fn->add_pre_hook([weak](const Tensor& g) {
+  impl_->autograd->grad_fn->add_pre_hook(
+      [weak](const Tensor& g) {
     if (auto self = weak.lock()) {
       auto& meta = self->meta();
       if (!meta.grad) meta.grad = g.contiguous().clone().detach().impl_ptr();
       else Tensor(meta.grad).add_(g);
     }
     return Tensor();
-  });
+      },
+      impl_->autograd->output_nr);
 }
 
 size_t Tensor::register_hook(std::function<Tensor(const Tensor&)> fn) const {
   check_defined("register_hook");
   KILN_CHECK(requires_grad(), AutogradError, "register_hook: cannot register a hook on a tensor that does not ",
              "require grad");
-  if (!is_leaf()) return impl_->autograd->grad_fn->add_pre_hook(std::move(fn));
+  if (!is_leaf()) return impl_->autograd->grad_fn->add_pre_hook(std::move(fn), impl_->autograd->output_nr);
   size_t h = autograd::new_hook_handle();
   impl_->autograd->hooks.emplace_back(h, std::move(fn));
   return h;

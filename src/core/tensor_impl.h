@@ -20,6 +20,7 @@ struct AutogradMeta {
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;
   std::shared_ptr<autograd::Node> grad_fn;  // null for leaves
+  uint32_t output_nr = 0;  // which output of grad_fn this tensor is
   std::weak_ptr<autograd::Node> grad_accumulator;  // leaves: cached AccumulateGrad
   bool retains_grad = false;
   // Leaf hooks; non-leaf hooks live on grad_fn as pre-hooks.

@@ -104,7 +104,16 @@ Pool& pool() {
 
 }  // namespace
 
-int pool_threads() { return omp_get_max_threads(); }
+namespace {
+std::atomic<int> requested_threads{0};  // 0: follow OpenMP
+}  // namespace
+
+int pool_threads() {
+  const int n = requested_threads.load(std::memory_order_relaxed);
+  return n > 0 ? n : omp_get_max_threads();
+}
+
+void set_pool_threads(int n) { requested_threads.store(n, std::memory_order_relaxed); }
 
 void parallel_run(int threads, const std::function<void(int)>& body) {
   if (threads <= 1 || inside_run || omp_in_parallel() || in_forked_child) {

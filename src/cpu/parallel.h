@@ -16,9 +16,16 @@
 
 namespace kiln::cpu {
 
-// Threads a parallel_run uses: OpenMP's setting (OMP_NUM_THREADS or the
-// number of cores), so one knob controls both.
+// Threads a parallel_run uses: what kiln::set_num_threads set, else
+// OpenMP's setting (OMP_NUM_THREADS or the number of cores), so one knob
+// controls both.
 int pool_threads();
+// Fixes pool_threads() for the whole process (kiln::set_num_threads).
+void set_pool_threads(int n);
+// OpenBLAS's and this thread's OpenMP thread counts (src/cpu/threads.cpp),
+// so tests need not link OpenBLAS or OpenMP themselves.
+int blas_threads();
+int openmp_threads();
 
 // Runs body(t) for t in [0, threads) on `threads` threads, the caller being
 // t = 0, and returns when all are done; rethrows the first exception. Runs

@@ -39,18 +39,18 @@ Tensor Tensor::clone() const {
   return record_identity(copy_as(*this, dtype()), *this, "CloneBackward");
 }
 
-Tensor Tensor::to(DType target) const {
+Tensor Tensor::to(DType target, bool /*non_blocking*/, bool copy) const {
   detail::check_defined("to", *this);
-  if (target == dtype()) return *this;
+  if (target == dtype()) return copy ? clone() : *this;
   // Like PyTorch, a conversion to an integer dtype gives a tensor without
   // history (integers carry no gradient).
   if (!is_floating(target)) return copy_as(*this, target);
   return record_identity(copy_as(*this, target), *this, "ToDtypeBackward");
 }
 
-Tensor Tensor::to(Device target, bool non_blocking) const {
+Tensor Tensor::to(Device target, bool non_blocking, bool copy) const {
   detail::check_defined("to", *this);
-  if (target == device()) return *this;
+  if (target == device()) return copy ? clone() : *this;
   Tensor src = contiguous();
   Tensor out = detail::make_empty(sizes(), dtype(), target);
   if (numel() > 0) {
@@ -71,7 +71,24 @@ Tensor Tensor::to(Device target, bool non_blocking) const {
   return out;
 }
 
-Tensor Tensor::to(const TensorOptions& opts) const { return to(opts.device()).to(opts.dtype()); }
+Tensor Tensor::to(Device device, DType dtype, bool non_blocking, bool copy) const {
+  detail::check_defined("to", *this);
+  if (device == this->device() && dtype == this->dtype()) return copy ? clone() : *this;
+  // Convert where the data is smaller, so the transfer moves fewer bytes.
+  if (kiln::element_size(dtype) < element_size()) return to(dtype).to(device, non_blocking);
+  return to(device, non_blocking).to(dtype);
+}
+
+Tensor Tensor::to(const Tensor& other, bool non_blocking, bool copy) const {
+  detail::check_defined("to", other, "other");
+  return to(other.device(), other.dtype(), non_blocking, copy);
+}
+
+Tensor Tensor::to(const TensorOptions& opts, bool non_blocking, bool copy) const {
+  detail::check_defined("to", *this);
+  return to(opts.has_device() ? opts.device() : device(), opts.has_dtype() ? opts.dtype() : dtype(), non_blocking,
+            copy);
+}
 
 Tensor& Tensor::copy_(const Tensor& src) {
   detail::check_defined("copy_", *this, "self");

@@ -414,6 +414,7 @@ Tensor& inplace_binary(const char* name, Tensor& self, const Tensor& other, Bina
   auto& meta = self.unsafe_impl()->meta();
   meta.requires_grad = true;
   meta.grad_fn = result.grad_fn();
+  meta.output_nr = 0;  // result came from a one-output op
   return self;
 }
 Tensor add_plain(const Tensor& a, const Tensor& b) { return add(a, b); }

@@ -8,7 +8,9 @@
 #include "core/shape_check.h"
 #include "core/tensor_impl.h"
 #include "kiln/core/generator.h"
+#include "kiln/core/grad_mode.h"
 #include "kiln/ops/math.h"
+#include "ops/inplace.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -25,21 +27,30 @@ void check_random_dtype(const char* op, DType d) {
 }
 }  // namespace
 
-Tensor empty(const Shape& shape, const TensorOptions& opts) {
+Tensor empty(IntArrayRef shape, const TensorOptions& opts) {
   return finish(make_empty(shape, opts.dtype(), opts.device()), opts);
 }
+Tensor empty(const Shape& shape, const TensorOptions& opts) { return empty(IntArrayRef(shape), opts); }
+Tensor empty(std::initializer_list<int64_t> shape, const TensorOptions& opts) { return empty(IntArrayRef(shape), opts); }
 
-Tensor full(const Shape& shape, const Scalar& value, const TensorOptions& opts) {
+Tensor full(IntArrayRef shape, const Scalar& value, const TensorOptions& opts) {
   Tensor t = make_empty(shape, opts.dtype(), opts.device());
   if (t.numel() > 0) detail::backend_of(t).fill(t, value);
   return finish(t, opts);
 }
-Tensor zeros(const Shape& shape, const TensorOptions& opts) { return full(shape, 0, opts); }
-Tensor ones(const Shape& shape, const TensorOptions& opts) { return full(shape, 1, opts); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.sizes(), t.options()); }
-Tensor ones_like(const Tensor& t) { return ones(t.sizes(), t.options()); }
-Tensor empty_like(const Tensor& t) { return empty(t.sizes(), t.options()); }
-Tensor full_like(const Tensor& t, const Scalar& value) { return full(t.sizes(), value, t.options()); }
+Tensor zeros(IntArrayRef shape, const TensorOptions& opts) { return full(shape, 0, opts); }
+Tensor ones(IntArrayRef shape, const TensorOptions& opts) { return full(shape, 1, opts); }
+// The fields opts sets win over t's (requires_grad is never taken from t).
+static TensorOptions like(const Tensor& t, const TensorOptions& opts) {
+  detail::check_defined("*_like", t);
+  return opts.or_from(t.options());
+}
+Tensor zeros_like(const Tensor& t, const TensorOptions& opts) { return zeros(t.sizes(), like(t, opts)); }
+Tensor ones_like(const Tensor& t, const TensorOptions& opts) { return ones(t.sizes(), like(t, opts)); }
+Tensor empty_like(const Tensor& t, const TensorOptions& opts) { return empty(t.sizes(), like(t, opts)); }
+Tensor full_like(const Tensor& t, const Scalar& value, const TensorOptions& opts) {
+  return full(t.sizes(), value, like(t, opts));
+}
 
 Tensor scalar_tensor(const Scalar& value, const TensorOptions& opts) { return full({}, value, opts); }
 
@@ -96,7 +107,7 @@ Tensor eye(int64_t n, int64_t m, const TensorOptions& opts) {
   return finish(t, opts);
 }
 
-Tensor rand(const Shape& shape, const TensorOptions& opts) {
+Tensor rand(IntArrayRef shape, const TensorOptions& opts) {
   check_random_dtype("rand", opts.dtype());
   Tensor t = make_empty(shape, opts.dtype(), opts.device());
   auto state = detail::reserve_philox_blocks((t.numel() + 1) / 2);
@@ -104,7 +115,7 @@ Tensor rand(const Shape& shape, const TensorOptions& opts) {
   return finish(t, opts);
 }
 
-Tensor randn(const Shape& shape, const TensorOptions& opts) {
+Tensor randn(IntArrayRef shape, const TensorOptions& opts) {
   check_random_dtype("randn", opts.dtype());
   Tensor t = make_empty(shape, opts.dtype(), opts.device());
   auto state = detail::reserve_philox_blocks((t.numel() + 1) / 2);
@@ -112,7 +123,7 @@ Tensor randn(const Shape& shape, const TensorOptions& opts) {
   return finish(t, opts);
 }
 
-Tensor randint(int64_t low, int64_t high, const Shape& shape, const TensorOptions& opts) {
+Tensor randint(int64_t low, int64_t high, IntArrayRef shape, const TensorOptions& opts) {
   KILN_CHECK(high > low, ValueError, "randint: empty range [", low, ", ", high, ")");
   Tensor t = make_empty(shape, opts.dtype(), opts.device());
   auto state = detail::reserve_philox_blocks((t.numel() + 1) / 2);
@@ -131,8 +142,8 @@ Tensor randperm(int64_t n, const TensorOptions& opts) {
   return tensor(perm, {n}, kInt64).to(opts.dtype()).to(opts.device());
 }
 
-Tensor rand_like(const Tensor& t) { return rand(t.sizes(), t.options()); }
-Tensor randn_like(const Tensor& t) { return randn(t.sizes(), t.options()); }
+Tensor rand_like(const Tensor& t, const TensorOptions& opts) { return rand(t.sizes(), like(t, opts)); }
+Tensor randn_like(const Tensor& t, const TensorOptions& opts) { return randn(t.sizes(), like(t, opts)); }
 
 Tensor bernoulli(const Tensor& p) {
   detail::check_defined("bernoulli", p);
@@ -189,6 +200,51 @@ Tensor from_blob(void* data, const Shape& shape, std::function<void(void*)> dele
   Tensor t = from_blob(data, shape, opts);
   t.unsafe_impl()->storage->deleter = std::move(deleter);
   return t;
+}
+
+}  // namespace kiln
+
+namespace kiln {
+
+// In-place random fills: the new values replace the old, so a tensor with
+// history becomes a constant (as fill_ does).
+static Tensor& fill_from(Tensor& self, const Tensor& values) {
+  {
+    NoGradGuard no_grad;
+    self.copy_(values);
+  }
+  if (self.requires_grad() && GradMode::is_enabled()) {
+    self.unsafe_impl()->meta().grad_fn = nullptr;
+    self.unsafe_impl()->meta().requires_grad = false;
+  }
+  return self;
+}
+
+Tensor& Tensor::uniform_(double from, double to) {
+  detail::check_defined("uniform_", *this, "self");
+  check_random_dtype("uniform_", dtype());
+  KILN_CHECK(from <= to, ValueError, "uniform_: expects from <= to, got from=", from, " to=", to);
+  detail::check_inplace("uniform_", *this, {});
+  Tensor v;
+  {
+    NoGradGuard no_grad;
+    // f16/bf16 draw in f32 and round once, after scaling.
+    v = rand(sizes(), TensorOptions(dtype() == kFloat64 ? kFloat64 : kFloat32).device(device())) * (to - from) + from;
+  }
+  return fill_from(*this, v);
+}
+
+Tensor& Tensor::normal_(double mean, double std) {
+  detail::check_defined("normal_", *this, "self");
+  check_random_dtype("normal_", dtype());
+  KILN_CHECK(std >= 0, ValueError, "normal_: expects std >= 0, got ", std);
+  detail::check_inplace("normal_", *this, {});
+  Tensor v;
+  {
+    NoGradGuard no_grad;
+    v = randn(sizes(), TensorOptions(dtype() == kFloat64 ? kFloat64 : kFloat32).device(device())) * std + mean;
+  }
+  return fill_from(*this, v);
 }
 
 }  // namespace kiln

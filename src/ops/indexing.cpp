@@ -102,6 +102,30 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
   return parts;
 }
 
+std::vector<Tensor> split_with_sizes(const Tensor& x, IntArrayRef split_sizes, int64_t dim) {
+  detail::check_defined("split_with_sizes", x);
+  KILN_CHECK(x.dim() > 0, ShapeError, "split_with_sizes: expects a tensor with at least 1 dim, got a 0-dim tensor");
+  const int64_t d = detail::wrap_dim("split_with_sizes", dim, x.dim());
+  int64_t total = 0;
+  for (int64_t s : split_sizes) {
+    KILN_CHECK(s >= 0, ValueError, "split_with_sizes: sizes must be non-negative, got ", shape_str(split_sizes));
+    total += s;
+  }
+  KILN_CHECK(total == x.size(d), ValueError, "split_with_sizes: sizes ", shape_str(split_sizes), " sum to ", total,
+             " but dim ", d, " of input ", shape_str(x.sizes()), " has size ", x.size(d));
+  std::vector<Tensor> parts;
+  int64_t start = 0;
+  for (int64_t s : split_sizes) {
+    parts.push_back(x.narrow(d, start, s));
+    start += s;
+  }
+  return parts;
+}
+
+std::vector<Tensor> split(const Tensor& x, IntArrayRef split_sizes, int64_t dim) {
+  return split_with_sizes(x, split_sizes, dim);
+}
+
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   detail::check_defined("chunk", x);
   KILN_CHECK(x.dim() > 0, ShapeError, "chunk: expects a tensor with at least 1 dim, got a 0-dim tensor");
@@ -200,6 +224,28 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index_in, cons
     autograd::set_history(out, node, {&self, &src});
   }
   return out;
+}
+
+Tensor nonzero(const Tensor& x) {
+  detail::check_defined("nonzero", x);
+  NoGradGuard no_grad;
+  // The count decides the output shape, so the mask is read on the host.
+  const std::vector<uint8_t> mask = ne(x, zeros_like(x)).to(kUInt8).to_vector<uint8_t>();
+  const Shape& sizes = x.sizes();
+  const int64_t nd = x.dim();
+  std::vector<int64_t> coords;
+  std::vector<int64_t> idx(static_cast<size_t>(nd), 0);
+  for (size_t i = 0; i < mask.size(); ++i) {
+    if (mask[i]) coords.insert(coords.end(), idx.begin(), idx.end());
+    for (int64_t d = nd - 1; d >= 0; --d) {  // row-major increment
+      if (++idx[static_cast<size_t>(d)] < sizes[static_cast<size_t>(d)]) break;
+      idx[static_cast<size_t>(d)] = 0;
+    }
+  }
+  const int64_t count = nd == 0 ? static_cast<int64_t>(mask.size() == 1 && mask[0]) :
+                                  static_cast<int64_t>(coords.size()) / nd;
+  Tensor out = coords.empty() ? zeros({count, nd}, kInt64) : tensor(coords, {count, nd}, kInt64);
+  return out.to(x.device());
 }
 
 Tensor one_hot(const Tensor& labels, int64_t num_classes) {

@@ -1,5 +1,5 @@
 // Reductions: sum, mean, amax/amin, max/min with indices, argmax/argmin,
-// var, std, logsumexp.
+// var, std, logsumexp, norm.
 #include <cmath>
 #include <limits>
 
@@ -44,7 +44,7 @@ Tensor finish_dims(Tensor r, const Shape& dims, bool keepdim) {
 
 }  // namespace
 
-Tensor sum(const Tensor& x, const Shape& dims_in, bool keepdim) {
+Tensor sum(const Tensor& x, IntArrayRef dims_in, bool keepdim) {
   detail::check_defined("sum", x);
   Shape dims = detail::normalize_dims("sum", dims_in, x.dim());
   // Integer sums accumulate in int64, like PyTorch.
@@ -60,7 +60,7 @@ Tensor sum(const Tensor& x, const Shape& dims_in, bool keepdim) {
   return out;
 }
 
-Tensor mean(const Tensor& x, const Shape& dims_in, bool keepdim) {
+Tensor mean(const Tensor& x, IntArrayRef dims_in, bool keepdim) {
   detail::check_defined("mean", x);
   KILN_CHECK(is_floating(x.dtype()), DTypeError, "mean: expected a floating point input, got ",
              detail::describe(x), "; convert with to(kFloat32)");
@@ -73,7 +73,7 @@ Tensor mean(const Tensor& x, const Shape& dims_in, bool keepdim) {
   return sum(x, dims, keepdim) / static_cast<double>(n);
 }
 
-static Tensor amax_amin(const char* name, bool is_max, const Tensor& x, const Shape& dims_in, bool keepdim) {
+static Tensor amax_amin(const char* name, bool is_max, const Tensor& x, IntArrayRef dims_in, bool keepdim) {
   detail::check_defined(name, x);
   Shape dims = detail::normalize_dims(name, dims_in, x.dim());
   for (int64_t d : dims)
@@ -94,8 +94,8 @@ static Tensor amax_amin(const char* name, bool is_max, const Tensor& x, const Sh
   return out;
 }
 
-Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) { return amax_amin("amax", true, x, dims, keepdim); }
-Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) { return amax_amin("amin", false, x, dims, keepdim); }
+Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim) { return amax_amin("amax", true, x, dims, keepdim); }
+Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim) { return amax_amin("amin", false, x, dims, keepdim); }
 Tensor max(const Tensor& x) { return amax(x); }
 Tensor min(const Tensor& x) { return amin(x); }
 
@@ -125,7 +125,7 @@ Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
   return arg_extreme("argmin", detail::ArgReduceOp::ArgMin, x, dim, keepdim);
 }
 
-static ValuesIndices max_min_dim(const char* name, bool is_max, const Tensor& x, int64_t dim, bool keepdim) {
+static std::tuple<Tensor, Tensor> max_min_dim(const char* name, bool is_max, const Tensor& x, int64_t dim, bool keepdim) {
   detail::check_defined(name, x);
   const int64_t d = detail::wrap_dim(name, dim, x.dim());
   Tensor idx_keep = arg_extreme(name, is_max ? detail::ArgReduceOp::ArgMax : detail::ArgReduceOp::ArgMin, x, d, true);
@@ -147,12 +147,16 @@ static ValuesIndices max_min_dim(const char* name, bool is_max, const Tensor& x,
   return {values, keepdim || x.dim() == 0 ? idx_keep : idx_keep.squeeze(d)};
 }
 
-ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim) { return max_min_dim("max", true, x, dim, keepdim); }
-ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim) { return max_min_dim("min", false, x, dim, keepdim); }
+std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
+  return max_min_dim("max", true, x, dim, keepdim);
+}
+std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
+  return max_min_dim("min", false, x, dim, keepdim);
+}
 
 namespace {
 // var and std share this; `op` names the public function in errors.
-Tensor variance(const char* op, const Tensor& x, const Shape& dims_in, int64_t correction, bool keepdim) {
+Tensor variance(const char* op, const Tensor& x, IntArrayRef dims_in, int64_t correction, bool keepdim) {
   detail::check_defined(op, x);
   detail::check_floating(op, x);
   Shape dims = detail::normalize_dims(op, dims_in, x.dim());
@@ -166,15 +170,15 @@ Tensor variance(const char* op, const Tensor& x, const Shape& dims_in, int64_t c
 }
 }  // namespace
 
-Tensor var(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim) {
+Tensor var(const Tensor& x, IntArrayRef dims, int64_t correction, bool keepdim) {
   return variance("var", x, dims, correction, keepdim);
 }
 
-Tensor std(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim) {
+Tensor std(const Tensor& x, IntArrayRef dims, int64_t correction, bool keepdim) {
   return sqrt(variance("std", x, dims, correction, keepdim));
 }
 
-Tensor logsumexp(const Tensor& x, const Shape& dims_in, bool keepdim) {
+Tensor logsumexp(const Tensor& x, IntArrayRef dims_in, bool keepdim) {
   detail::check_defined("logsumexp", x);
   detail::check_floating("logsumexp", x);
   Shape dims = detail::normalize_dims("logsumexp", dims_in, x.dim());
@@ -189,6 +193,46 @@ Tensor logsumexp(const Tensor& x, const Shape& dims_in, bool keepdim) {
   Tensor r = log(sum(exp(x - m), dims, /*keepdim=*/true)) + m;
   if (keepdim) return r;
   return r.view(drop_dims(r.sizes(), dims));
+}
+
+Tensor norm(const Tensor& x, const Scalar& p_in, IntArrayRef dims_in, bool keepdim) {
+  detail::check_defined("norm", x);
+  KILN_CHECK(is_floating(x.dtype()), DTypeError, "norm: expected a floating point input, got ", detail::describe(x),
+             "; convert with to(kFloat32)");
+  const double p = p_in.to_double();
+  KILN_CHECK(!std::isnan(p), ValueError, "norm: p must be a number, got nan");
+  Shape dims = detail::normalize_dims("norm", dims_in, x.dim());
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor r;  // keepdim shape, computed without history in opmath
+  {
+    NoGradGuard no_grad;
+    Tensor xf = is_low_precision(x.dtype()) ? x.to(kFloat32) : x.detach();
+    Tensor a = abs(xf);
+    if (p == inf || p == -inf) {
+      r = p > 0 ? amax(a, dims, true) : amin(a, dims, true);
+    } else if (p == 0) {
+      r = sum(ne(a, zeros_like(a)).to(xf.dtype()), dims, true);
+    } else if (p == 1) {
+      r = sum(a, dims, true);
+    } else if (p == 2) {
+      r = sqrt(sum(xf * xf, dims, true));
+    } else {
+      r = pow(sum(pow(a, p), dims, true), 1.0 / p);
+    }
+    r = r.to(x.dtype());
+  }
+  Tensor out = finish_dims(r, dims, keepdim);
+  if (autograd::needs_grad({&x})) {
+    auto node = std::make_shared<autograd::NormBackward>();
+    node->input = autograd::SavedTensor(x);
+    node->result = autograd::SavedTensor(r);
+    node->dims = dims;
+    node->keepdim = keepdim;
+    node->p = p;
+    out = out.detach();
+    autograd::set_history(out, node, {&x});
+  }
+  return out;
 }
 
 }  // namespace kiln

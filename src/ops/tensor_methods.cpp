@@ -6,6 +6,8 @@
 #include "kiln/ops/linalg.h"
 #include "kiln/ops/math.h"
 #include "kiln/ops/reduce.h"
+#include "ops/inplace.h"
+#include "ops/op_util.h"
 
 namespace kiln {
 
@@ -16,10 +18,15 @@ Tensor& Tensor::mul_(const Scalar& o) { return mul_(scalar_tensor(o, options()))
 Tensor& Tensor::div_(const Scalar& o) { return div_(scalar_tensor(o, options())); }
 
 // --- math methods --------------------------------------------------------------
-Tensor Tensor::add(const Tensor& o) const { return kiln::add(*this, o); }
-Tensor Tensor::sub(const Tensor& o) const { return kiln::sub(*this, o); }
+Tensor Tensor::add(const Tensor& o, const Scalar& alpha) const { return kiln::add(*this, o, alpha); }
+Tensor Tensor::add(const Scalar& o) const { return *this + o; }
+Tensor Tensor::sub(const Tensor& o, const Scalar& alpha) const { return kiln::sub(*this, o, alpha); }
+Tensor Tensor::sub(const Scalar& o) const { return *this - o; }
 Tensor Tensor::mul(const Tensor& o) const { return kiln::mul(*this, o); }
+Tensor Tensor::mul(const Scalar& o) const { return *this * o; }
 Tensor Tensor::div(const Tensor& o) const { return kiln::div(*this, o); }
+Tensor Tensor::div(const Scalar& o) const { return *this / o; }
+Tensor Tensor::square() const { return kiln::mul(*this, *this); }
 Tensor Tensor::pow(const Scalar& e) const { return kiln::pow(*this, e); }
 Tensor Tensor::pow(const Tensor& e) const { return kiln::pow(*this, e); }
 Tensor Tensor::neg() const { return kiln::neg(*this); }
@@ -32,23 +39,82 @@ Tensor Tensor::tanh() const { return kiln::tanh(*this); }
 Tensor Tensor::sigmoid() const { return kiln::sigmoid(*this); }
 Tensor Tensor::relu() const { return kiln::relu(*this); }
 Tensor Tensor::clamp(std::optional<Scalar> lo, std::optional<Scalar> hi) const { return kiln::clamp(*this, lo, hi); }
+Tensor Tensor::eq(const Tensor& o) const { return kiln::eq(*this, o); }
+Tensor Tensor::eq(const Scalar& o) const { return *this == o; }
+Tensor Tensor::ne(const Tensor& o) const { return kiln::ne(*this, o); }
+Tensor Tensor::ne(const Scalar& o) const { return *this != o; }
+Tensor Tensor::lt(const Tensor& o) const { return kiln::lt(*this, o); }
+Tensor Tensor::lt(const Scalar& o) const { return *this < o; }
+Tensor Tensor::le(const Tensor& o) const { return kiln::le(*this, o); }
+Tensor Tensor::le(const Scalar& o) const { return *this <= o; }
+Tensor Tensor::gt(const Tensor& o) const { return kiln::gt(*this, o); }
+Tensor Tensor::gt(const Scalar& o) const { return *this > o; }
+Tensor Tensor::ge(const Tensor& o) const { return kiln::ge(*this, o); }
+Tensor Tensor::ge(const Scalar& o) const { return *this >= o; }
 Tensor Tensor::sum() const { return kiln::sum(*this); }
-Tensor Tensor::sum(const Shape& dims, bool keepdim) const { return kiln::sum(*this, dims, keepdim); }
+Tensor Tensor::sum(IntArrayRef dims, bool keepdim) const { return kiln::sum(*this, dims, keepdim); }
 Tensor Tensor::mean() const { return kiln::mean(*this); }
-Tensor Tensor::mean(const Shape& dims, bool keepdim) const { return kiln::mean(*this, dims, keepdim); }
+Tensor Tensor::mean(IntArrayRef dims, bool keepdim) const { return kiln::mean(*this, dims, keepdim); }
+Tensor Tensor::amax(IntArrayRef dims, bool keepdim) const { return kiln::amax(*this, dims, keepdim); }
+Tensor Tensor::amin(IntArrayRef dims, bool keepdim) const { return kiln::amin(*this, dims, keepdim); }
+Tensor Tensor::logsumexp(IntArrayRef dims, bool keepdim) const { return kiln::logsumexp(*this, dims, keepdim); }
 Tensor Tensor::max() const { return kiln::max(*this); }
 Tensor Tensor::min() const { return kiln::min(*this); }
+std::tuple<Tensor, Tensor> Tensor::max(int64_t d, bool keepdim) const { return kiln::max(*this, d, keepdim); }
+std::tuple<Tensor, Tensor> Tensor::min(int64_t d, bool keepdim) const { return kiln::min(*this, d, keepdim); }
+Tensor Tensor::max(const Tensor& other) const { return kiln::maximum(*this, other); }
+Tensor Tensor::min(const Tensor& other) const { return kiln::minimum(*this, other); }
 Tensor Tensor::argmax(std::optional<int64_t> d, bool keepdim) const { return kiln::argmax(*this, d, keepdim); }
 Tensor Tensor::argmin(std::optional<int64_t> d, bool keepdim) const { return kiln::argmin(*this, d, keepdim); }
-Tensor Tensor::var(const Shape& dims, int64_t correction, bool keepdim) const {
+Tensor Tensor::var(IntArrayRef dims, int64_t correction, bool keepdim) const {
   return kiln::var(*this, dims, correction, keepdim);
 }
-Tensor Tensor::std(const Shape& dims, int64_t correction, bool keepdim) const {
+Tensor Tensor::std(IntArrayRef dims, int64_t correction, bool keepdim) const {
   return kiln::std(*this, dims, correction, keepdim);
+}
+Tensor Tensor::norm(const Scalar& p) const { return kiln::norm(*this, p); }
+Tensor Tensor::norm(std::optional<Scalar> p, IntArrayRef dims, bool keepdim) const {
+  return kiln::norm(*this, p.value_or(2), dims, keepdim);
 }
 Tensor Tensor::softmax(int64_t d) const { return kiln::softmax(*this, d); }
 Tensor Tensor::log_softmax(int64_t d) const { return kiln::log_softmax(*this, d); }
 Tensor Tensor::matmul(const Tensor& o) const { return kiln::matmul(*this, o); }
+Tensor Tensor::bmm(const Tensor& o) const { return kiln::bmm(*this, o); }
+std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t d) const { return kiln::chunk(*this, chunks, d); }
+std::vector<Tensor> Tensor::split(int64_t size, int64_t d) const { return kiln::split(*this, size, d); }
+std::vector<Tensor> Tensor::split(IntArrayRef sizes, int64_t d) const { return kiln::split(*this, sizes, d); }
+std::vector<Tensor> Tensor::split_with_sizes(IntArrayRef sizes, int64_t d) const {
+  return kiln::split_with_sizes(*this, sizes, d);
+}
+// masked_fill is where(mask, value, self): one definition, differentiable
+// for self and a tensor value. (If a dedicated masked_fill op lands, these
+// forward to it.)
+static void check_mask(const char* op, const Tensor& self, const Tensor& mask) {
+  detail::check_defined(op, self, "self");
+  detail::check_defined(op, mask, "mask");
+  KILN_CHECK(mask.dtype() == kBool, DTypeError, op, ": mask must be bool, got ", detail::describe(mask));
+  KILN_CHECK(broadcast_shapes(mask.sizes(), self.sizes(), op) == self.sizes(), ShapeError, op, ": mask ",
+             shape_str(mask.sizes()), " does not broadcast to self ", shape_str(self.sizes()));
+}
+Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {
+  check_mask("masked_fill", *this, mask);
+  return kiln::where(mask, scalar_tensor(value, TensorOptions(dtype()).device(device())), *this);
+}
+Tensor Tensor::masked_fill(const Tensor& mask, const Tensor& value) const {
+  check_mask("masked_fill", *this, mask);
+  detail::check_defined("masked_fill", value, "value");
+  KILN_CHECK(value.dim() == 0, ShapeError, "masked_fill: value must be a 0-dim tensor, got ", detail::describe(value));
+  return kiln::where(mask, value.to(dtype()), *this);
+}
+Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) {
+  detail::check_inplace("masked_fill_", *this, {});
+  return copy_(masked_fill(mask, value));
+}
+Tensor& Tensor::masked_fill_(const Tensor& mask, const Tensor& value) {
+  detail::check_inplace("masked_fill_", *this, {&value});
+  return copy_(masked_fill(mask, value));
+}
+
 Tensor Tensor::index_select(int64_t d, const Tensor& index) const { return kiln::index_select(*this, d, index); }
 Tensor Tensor::gather(int64_t d, const Tensor& index) const { return kiln::gather(*this, d, index); }
 Tensor Tensor::scatter_add(int64_t d, const Tensor& index, const Tensor& src) const {

@@ -95,7 +95,7 @@ Tensor record_reshape(Tensor out, const Tensor& input) {
 
 }  // namespace
 
-Tensor Tensor::view(const Shape& shape) const {
+Tensor Tensor::view(IntArrayRef shape) const {
   detail::check_defined("view", *this);
   Shape sizes = infer_shape("view", shape, numel());
   auto st = view_strides(this->sizes(), strides(), sizes);
@@ -105,7 +105,7 @@ Tensor Tensor::view(const Shape& shape) const {
   return record_reshape(make_view(*this, sizes, *st, storage_offset()), *this);
 }
 
-Tensor Tensor::reshape(const Shape& shape) const {
+Tensor Tensor::reshape(IntArrayRef shape) const {
   detail::check_defined("reshape", *this);
   Shape sizes = infer_shape("reshape", shape, numel());
   if (auto st = view_strides(this->sizes(), strides(), sizes))
@@ -113,7 +113,7 @@ Tensor Tensor::reshape(const Shape& shape) const {
   return contiguous().view(sizes);
 }
 
-Tensor Tensor::permute(const Shape& dims) const {
+Tensor Tensor::permute(IntArrayRef dims) const {
   detail::check_defined("permute", *this);
   KILN_CHECK(static_cast<int64_t>(dims.size()) == dim(), ShapeError, "permute: got ", dims.size(),
              " dims ", shape_str(dims), " for a tensor of shape ", shape_str(sizes()));
@@ -197,7 +197,7 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
   });
 }
 
-Tensor Tensor::expand(const Shape& shape) const {
+Tensor Tensor::expand(IntArrayRef shape) const {
   detail::check_defined("expand", *this);
   const int64_t nd = static_cast<int64_t>(shape.size());
   KILN_CHECK(nd >= dim(), ShapeError, "expand: the target shape ", shape_str(shape), " has fewer dims than the input ",
@@ -288,10 +288,10 @@ Tensor Tensor::detach() const {
 }
 
 // Free-function spellings.
-Tensor reshape(const Tensor& x, const Shape& shape) { return x.reshape(shape); }
+Tensor reshape(const Tensor& x, IntArrayRef shape) { return x.reshape(shape); }
 Tensor flatten(const Tensor& x, int64_t s, int64_t e) { return x.flatten(s, e); }
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) { return x.transpose(d0, d1); }
-Tensor permute(const Tensor& x, const Shape& dims) { return x.permute(dims); }
+Tensor permute(const Tensor& x, IntArrayRef dims) { return x.permute(dims); }
 Tensor squeeze(const Tensor& x, int64_t dim) { return x.squeeze(dim); }
 Tensor unsqueeze(const Tensor& x, int64_t dim) { return x.unsqueeze(dim); }
 

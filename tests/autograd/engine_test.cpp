@@ -177,7 +177,8 @@ TEST(AutogradGrad, WithGradOutputsAndUnusedInputs) {
   Tensor x = ones({2}).requires_grad_();
   Tensor unused = ones({2}).requires_grad_();
   Tensor y = x * 3;
-  auto g = autograd::grad({y}, {x, unused}, {tensor({1.0f, 2.0f})}, /*retain_graph=*/true, /*allow_unused=*/true);
+  auto g = autograd::grad({y}, {x, unused}, {tensor({1.0f, 2.0f})}, /*retain_graph=*/true, /*create_graph=*/false,
+                          /*allow_unused=*/true);
   EXPECT_EQ(g[0].to_vector<float>(), (std::vector<float>{3, 6}));
   EXPECT_FALSE(g[1].defined());
   EXPECT_THROW(autograd::grad({y}, {x, unused}, {ones({2})}), AutogradError);

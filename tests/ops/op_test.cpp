@@ -153,7 +153,7 @@ void run_forward_case(const ForwardCase& c) {
     }
     std::vector<Tensor> g;
     if (!loss.defined() || wrt.empty()) return g;
-    return autograd::grad({loss}, wrt, {}, false, /*allow_unused=*/true);
+    return autograd::grad({loss}, wrt, {}, false, /*create_graph=*/false, /*allow_unused=*/true);
   };
   const std::vector<Tensor> g_cpu = grads_on(make_inputs(row, s, c.dtype, Device(kCPU), seed));
   const std::vector<Tensor> g_dev = grads_on(make_inputs(row, s, c.dtype, dev, seed));
@@ -388,11 +388,11 @@ const std::map<std::string, std::string> kExempt = {
 const std::map<std::string, std::string> kHeadersWithoutRowsYet = {};
 
 // Names of free functions returning Tensor, std::vector<Tensor> or
-// ValuesIndices declared in the public op headers (operators excluded).
+// std::tuple<Tensor, Tensor> declared in the public op headers (operators excluded).
 std::set<std::string> public_ops() {
   std::set<std::string> names;
   const std::filesystem::path dir = std::filesystem::path(KILN_SOURCE_DIR) / "include" / "kiln" / "ops";
-  const std::regex decl(R"(^\s*(?:Tensor|std::vector<Tensor>|ValuesIndices)\s+([a-z_][a-z0-9_]*)\s*\()");
+  const std::regex decl(R"(^\s*(?:Tensor|std::vector<Tensor>|std::tuple<Tensor, Tensor>)\s+([a-z_][a-z0-9_]*)\s*\()");
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".h") continue;
     if (kHeadersWithoutRowsYet.count(entry.path().filename().string())) continue;

@@ -132,6 +132,72 @@ std::vector<OpRow> indexing_rows() {
     rows.push_back(r);
   }
   {
+    // split(x, {sizes}, dim) and split_with_sizes: pieces of the given lengths.
+    OpRow r;
+    r.name = "split_with_sizes";
+    r.covers = {"split_with_sizes", "split"};
+    r.dtypes = numeric_dtypes();
+    r.grad = grad_on();
+    r.fn = [](const std::vector<Tensor>& v, const Attrs& a) {
+      return a.b("method") ? v[0].split(a.shape("sizes"), a.i("dim")) : split_with_sizes(v[0], a.shape("sizes"), a.i("dim"));
+    };
+    r.ref = [](const std::vector<Ref>& v, const Attrs& a) {
+      const int64_t dd = wrap(a.i("dim"), v[0].shape.size());
+      std::vector<Ref> parts;
+      int64_t start = 0;
+      for (int64_t len : a.shape("sizes")) {
+        parts.push_back(ref_narrow(v[0], dd, start, len));
+        start += len;
+      }
+      return parts;
+    };
+    r.samples = [] {
+      std::vector<Sample> s;
+      const std::vector<std::tuple<SampleInput, Shape, int64_t>> cases = {
+          {in({7, 3}), {2, 5}, 0}, {in({4, 6}, kT), {1, 0, 5}, 1}, {in({5}), {5}, 0}, {in({2, 9}, kS), {3, 3, 3}, -1}};
+      for (const auto& [input, sizes, dim] : cases)
+        for (bool method : {false, true})
+          s.push_back(sample({input}, Attrs().shape("sizes", sizes).i("dim", dim).b("method", method),
+                             shape_str(sizes) + "_dim" + std::to_string(dim) + (method ? "_method" : "")));
+      return s;
+    };
+    r.errors = {error("bad_sum", [] { split_with_sizes(zeros({4}), {1, 2}); }, ErrorKind::Value,
+                      {"split_with_sizes", "[1, 2]", "sum to 3"}),
+                error("negative", [] { split(zeros({4}), {5, -1}); }, ErrorKind::Value, {"split_with_sizes", "non-negative"})};
+    rows.push_back(r);
+  }
+  {
+    // nonzero: the coordinates of the non-zero elements, row-major.
+    OpRow r;
+    r.name = "nonzero";
+    r.dtypes = {kFloat32};  // the inputs are fixed, each sample in its own dtype
+    r.out_dtype = int64_dtype;
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs&) { return nonzero(v[0]); });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs&) {
+      Ref out;
+      const int64_t nd = static_cast<int64_t>(v[0].shape.size());
+      int64_t count = 0;
+      for (int64_t i = 0; i < numel_of(v[0].shape); ++i) {
+        if (v[0].v[i] == 0) continue;
+        ++count;
+        for (int64_t c : unravel(i, v[0].shape)) out.v.push_back(static_cast<double>(c));
+      }
+      out.shape = {count, nd};
+      return out;
+    });
+    r.samples = [] {
+      // Fixed values, so that zeros are present.
+      return std::vector<Sample>{
+          sample({fixed({2, 3}, {0, 1, 0, 2, 0, 3}, kFloat32)}, Attrs(), "2x3_float32"),
+          sample({fixed({2, 3}, {0, -1, 0, 2, 0, 0}, kInt64)}, Attrs(), "2x3_int64"),
+          sample({fixed({5}, {1, 0, 1, 1, 0}, kBool)}, Attrs(), "bool"),
+          sample({fixed({4}, {0, 0, 0, 0}, kFloat64)}, Attrs(), "all_zero"),
+          sample({fixed({}, {5}, kFloat32)}, Attrs(), "0dim"),
+          sample({fixed({2, 2, 2}, {1, 0, 0, 1, 1, 1, 0, 0}, kFloat16)}, Attrs(), "3d_float16")};
+    };
+    rows.push_back(r);
+  }
+  {
     OpRow r;
     r.name = "index_select";
     r.dtypes = numeric_dtypes();

@@ -141,8 +141,8 @@ std::vector<OpRow> reduction_rows() {
     r.fn = [is_max](const std::vector<Tensor>& v, const Attrs& a) {
       const int64_t d = a.i("dim");
       const bool k = a.b("keepdim");
-      ValuesIndices r = is_max ? max(v[0], d, k) : min(v[0], d, k);
-      return std::vector<Tensor>{r.values, r.indices};
+      auto [values, indices] = is_max ? max(v[0], d, k) : min(v[0], d, k);
+      return std::vector<Tensor>{values, indices};
     };
     r.ref = [is_max](const std::vector<Ref>& v, const Attrs& a) {
       const Shape dims = v[0].shape.empty() ? Shape{} : Shape{a.i("dim")};
@@ -248,6 +248,42 @@ std::vector<OpRow> reduction_rows() {
       s.push_back(sample({in({0})}, Attrs().shape("dims", {}), "empty_all"));
       return s;
     };
+    rows.push_back(r);
+  }
+  {
+    // norm(x, p, dims, keepdim): p = 2, 1, 3 and inf over the dim cases (no
+    // empty reductions: the inf-norm of nothing has no value).
+    OpRow r;
+    r.name = "norm";
+    r.dtypes = floating_dtypes();
+    r.grad = grad_on();
+    r.tolerances = {{kFloat16, {4e-3, 4e-3}}, {kBFloat16, {3e-2, 3e-2}}};
+    r.fn = one_output([](const std::vector<Tensor>& v, const Attrs& a) {
+      return norm(v[0], a.d("p"), a.shape("dims"), a.b("keepdim"));
+    });
+    r.ref = one_ref([](const std::vector<Ref>& v, const Attrs& a) {
+      const double p = a.d("p");
+      return reduce_ref(v[0], a.shape("dims"), a.b("keepdim"), [p](const std::vector<double>& g) {
+        double acc = 0;
+        for (double x : g) acc = std::isinf(p) ? std::max(acc, std::abs(x)) : acc + std::pow(std::abs(x), p);
+        return std::isinf(p) ? acc : std::pow(acc, 1.0 / p);
+      });
+    });
+    r.samples = [] {
+      std::vector<Sample> s;
+      const double inf = std::numeric_limits<double>::infinity();
+      for (double p : {2.0, 1.0, 3.0, inf}) {
+        const std::string ptag = std::isinf(p) ? "pinf" : "p" + std::to_string(static_cast<int>(p));
+        for (const DimCase& c : dim_cases(false)) {
+          if (p != 2 && numel_of(c.input.shape) > 1000) continue;  // the large cases once, for p = 2
+          s.push_back(sample({c.input}, Attrs().d("p", p).shape("dims", c.dims).b("keepdim", c.keepdim),
+                             ptag + "_" + shape_tag(c.dims, c.keepdim)));
+        }
+      }
+      return s;
+    };
+    r.errors = {error("integer_input", [] { norm(zeros({2}, kInt64)); }, ErrorKind::DType, {"norm", "int64"}),
+                error("nan_p", [] { norm(zeros({2}), std::nan("")); }, ErrorKind::Value, {"norm", "nan"})};
     rows.push_back(r);
   }
   return rows;

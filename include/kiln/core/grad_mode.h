@@ -21,6 +21,7 @@ class NoGradGuard {
   bool prev_;
 };
 
+// Enables recording while alive (inside a NoGradGuard, say).
 class EnableGradGuard {
  public:
   EnableGradGuard() : prev_(GradMode::is_enabled()) { GradMode::set_enabled(true); }
@@ -31,5 +32,28 @@ class EnableGradGuard {
  private:
   bool prev_;
 };
+// Python's torch.enable_grad, as a guard: kiln::enable_grad guard;
+using enable_grad = EnableGradGuard;
+
+// Sets recording on or off while alive, as LibTorch's AutoGradMode:
+// kiln::AutoGradMode mode(false);
+class AutoGradMode {
+ public:
+  explicit AutoGradMode(bool enabled) : prev_(GradMode::is_enabled()) { GradMode::set_enabled(enabled); }
+  ~AutoGradMode() { GradMode::set_enabled(prev_); }
+  AutoGradMode(const AutoGradMode&) = delete;
+  AutoGradMode& operator=(const AutoGradMode&) = delete;
+
+ private:
+  bool prev_;
+};
+
+// LibTorch also spells these torch::autograd::GradMode, ...
+namespace autograd {
+using kiln::AutoGradMode;
+using kiln::EnableGradGuard;
+using kiln::GradMode;
+using kiln::NoGradGuard;
+}  // namespace autograd
 
 }  // namespace kiln

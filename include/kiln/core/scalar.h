@@ -33,6 +33,20 @@ class Scalar {
   bool is_integral() const { return kind_ != Kind::Float; }
   double to_double() const { return kind_ == Kind::Float ? d_ : static_cast<double>(i_); }
   int64_t to_int() const { return kind_ == Kind::Float ? convert<int64_t>(d_) : i_; }
+
+  // LibTorch's spellings: x.item().toFloat(), s.isFloatingPoint().
+  float toFloat() const { return to<float>(); }
+  double toDouble() const { return to_double(); }
+  int64_t toLong() const { return to<int64_t>(); }
+  int32_t toInt() const { return to<int32_t>(); }
+  bool toBool() const { return to<bool>(); }
+  Half toHalf() const { return to<Half>(); }
+  BFloat16 toBFloat16() const { return to<BFloat16>(); }
+  bool isFloatingPoint() const { return is_floating(); }
+  // LibTorch counts bool as integral only when asked to.
+  bool isIntegral(bool include_bool) const { return kind_ == Kind::Int || (include_bool && kind_ == Kind::Bool); }
+  bool isBoolean() const { return kind_ == Kind::Bool; }
+  DType type() const { return natural_dtype(); }
   // The value as element type T, by kiln's one conversion rule (kiln/core/convert.h).
   template <class T> T to() const {
     if constexpr (std::is_same_v<T, bool>) return to_double() != 0.0;

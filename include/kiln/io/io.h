@@ -1,4 +1,5 @@
-// File formats: safetensors and training checkpoints.
+// File formats: safetensors, training checkpoints, and kiln::save / kiln::load.
 #pragma once
 #include "kiln/io/checkpoint.h"
 #include "kiln/io/safetensors.h"
+#include "kiln/io/serialize.h"

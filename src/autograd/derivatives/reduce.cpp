@@ -1,5 +1,9 @@
 #include "autograd/derivatives/reduce.h"
 
+#include <cmath>
+
+#include "ops/elementwise_internal.h"
+
 #include "kiln/ops/factory.h"
 #include "kiln/ops/indexing.h"
 #include "kiln/ops/math.h"
@@ -32,6 +36,26 @@ std::vector<Tensor> MaxMinDimBackward::apply(const Tensor& grad) {
   Tensor idx = indices.unpack(*this);
   Tensor g = keepdim ? grad : grad.unsqueeze(dim);
   return {scatter_add(zeros(input_sizes, grad.options()), dim, idx, g)};
+}
+
+std::vector<Tensor> NormBackward::apply(const Tensor& grad) {
+  Tensor x = input.unpack(*this), n = result.unpack(*this);
+  Tensor g = unsqueeze_dims(grad, dims, keepdim);
+  if (p == 0) return {zeros_like(x)};
+  const Tensor zero = zeros_like(n);
+  Tensor scale;  // d n / d x, before the mask
+  if (std::isinf(p)) {
+    // Like amax/amin: split evenly between the tied extremes.
+    Tensor mask = eq(abs(x), n).to(x.dtype());
+    scale = kiln::detail::sign(x) * mask / sum(mask, dims, /*keepdim=*/true);
+  } else if (p == 1) {
+    scale = kiln::detail::sign(x);
+  } else if (p == 2) {
+    scale = x / where(eq(n, zero), ones_like(n), n);
+  } else {
+    scale = kiln::detail::sign(x) * pow(abs(x), p - 1) / pow(where(eq(n, zero), ones_like(n), n), p - 1);
+  }
+  return {where(eq(n, zero), zeros_like(x), g * scale)};
 }
 
 }  // namespace kiln::autograd

@@ -35,4 +35,15 @@ struct MaxMinDimBackward : Node {
   void release_saved() override { indices.reset(); }
 };
 
+// norm: d||x||_p/dx = sign(x) |x|^(p-1) / ||x||^(p-1); zero where the norm is zero.
+struct NormBackward : Node {
+  SavedTensor input, result;  // result kept with keepdim shape
+  Shape dims;
+  bool keepdim = false;
+  double p = 2;
+  std::string name() const override { return "NormBackward"; }
+  std::vector<Tensor> apply(const Tensor& grad) override;
+  void release_saved() override { input.reset(); result.reset(); }
+};
+
 }  // namespace kiln::autograd
