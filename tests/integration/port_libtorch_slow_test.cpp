@@ -4,10 +4,6 @@
 //   - data loading: LibTorch's torch::data::datasets::MNIST(root, Mode::kTrain)
 //     is kiln::data::FashionMNIST(root, kiln::data::Split::Train) (same
 //     images() and targets() tensors);
-//   - "waits on issue 11a": x.eq(y), kiln::set_num_threads(n) and
-//     item().toFloat() are the Tensor half of issue 11, on another branch;
-//     until it is merged those lines use kiln's current spelling, and the
-//     LibTorch line is the comment beside them.
 // It trains for one epoch (Adam 1e-3, batch 128) and must reach the test
 // accuracy kiln's own example reaches over one epoch (see the assertion).
 #include <gtest/gtest.h>
@@ -45,8 +41,7 @@ struct Result {
 };
 
 Result train(const std::string& root, int epochs, int64_t batch_size, int threads) {
-  (void)threads;
-  // kiln::set_num_threads(threads);                         waits on issue 11a
+  kiln::set_num_threads(threads);
   kiln::manual_seed(0);
   kiln::Device device = kiln::cuda::is_available() ? kiln::Device(kiln::kCUDA, 0) : kiln::Device(kiln::kCPU);
 
@@ -77,7 +72,7 @@ Result train(const std::string& root, int epochs, int64_t batch_size, int thread
       kiln::Tensor loss = F::cross_entropy(output, target);
       loss.backward();
       optimizer.step();
-      loss_sum += loss.item<float>();
+      loss_sum += loss.item().toFloat();
       ++batches;
     }
     result.train_loss = loss_sum / static_cast<double>(batches);
@@ -89,8 +84,7 @@ Result train(const std::string& root, int epochs, int64_t batch_size, int thread
       const int64_t end = std::min<int64_t>(start + 1000, test_images.size(0));
       kiln::Tensor output = net->forward(test_images.slice(0, start, end));
       kiln::Tensor pred = output.argmax(1);
-      // correct += pred.eq(test_targets.slice(0, start, end)).sum().item<int64_t>();   waits on issue 11a
-      correct += kiln::eq(pred, test_targets.slice(0, start, end)).sum().item<int64_t>();
+      correct += pred.eq(test_targets.slice(0, start, end)).sum().item<int64_t>();
     }
     result.test_accuracy = static_cast<double>(correct) / static_cast<double>(test_images.size(0));
     std::printf("epoch %d: train loss %.4f, test accuracy %.4f\n", epoch + 1, result.train_loss, result.test_accuracy);
