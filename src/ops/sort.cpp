@@ -27,7 +27,7 @@ Tensor back_to(const Tensor& r, const Tensor& x, int64_t d, int64_t m) {
 }
 
 // Records the gradient of values: x gathered at the indices along d.
-ValuesIndices finish(const Tensor& x, int64_t d, Tensor values, Tensor indices) {
+std::tuple<Tensor, Tensor> finish(const Tensor& x, int64_t d, Tensor values, Tensor indices) {
   if (autograd::needs_grad({&x})) {
     auto node = std::make_shared<autograd::GatherBackward>();
     node->index = autograd::SavedTensor(indices);
@@ -40,14 +40,14 @@ ValuesIndices finish(const Tensor& x, int64_t d, Tensor values, Tensor indices) 
 
 // A 0-dim input is sorted as a [1] tensor (through a differentiable view).
 template <class F>
-ValuesIndices on_scalar(const Tensor& x, F&& f) {
-  ValuesIndices r = f(x.reshape({1}));
-  return {r.values.reshape({}), r.indices.reshape({})};
+std::tuple<Tensor, Tensor> on_scalar(const Tensor& x, F&& f) {
+  auto [values, indices] = f(x.reshape({1}));
+  return {values.reshape({}), indices.reshape({})};
 }
 
 }  // namespace
 
-ValuesIndices sort(const Tensor& input, int64_t dim, bool descending, bool /*stable*/) {
+std::tuple<Tensor, Tensor> sort(const Tensor& input, int64_t dim, bool descending, bool /*stable*/) {
   const char* op = "sort";
   detail::check_defined(op, input);
   if (input.dim() == 0) {
@@ -64,7 +64,7 @@ ValuesIndices sort(const Tensor& input, int64_t dim, bool descending, bool /*sta
   return finish(x, d, back_to(values, x, d, n), back_to(indices, x, d, n));
 }
 
-ValuesIndices topk(const Tensor& input, int64_t k, int64_t dim, bool largest, bool /*sorted*/) {
+std::tuple<Tensor, Tensor> topk(const Tensor& input, int64_t k, int64_t dim, bool largest, bool /*sorted*/) {
   const char* op = "topk";
   detail::check_defined(op, input);
   if (input.dim() == 0) {

@@ -72,8 +72,8 @@ std::vector<OpRow> sort_rows() {
     r.dtypes = numeric_dtypes();
     r.grad = grad_on();
     r.fn = [](const std::vector<Tensor>& v, const Attrs& a) {
-      ValuesIndices s = sort(v[0], a.i("dim"), a.b("descending"));
-      return std::vector<Tensor>{s.values, s.indices};
+      auto [values, indices] = sort(v[0], a.i("dim"), a.b("descending"));
+      return std::vector<Tensor>{values, indices};
     };
     r.ref = [](const std::vector<Ref>& v, const Attrs& a) {
       const int64_t nd = static_cast<int64_t>(v[0].shape.size());
@@ -106,8 +106,8 @@ std::vector<OpRow> sort_rows() {
     r.dtypes = numeric_dtypes();
     r.grad = grad_on();
     r.fn = [](const std::vector<Tensor>& v, const Attrs& a) {
-      ValuesIndices s = topk(v[0], a.i("k"), a.i("dim"), a.b("largest"));
-      return std::vector<Tensor>{s.values, s.indices};
+      auto [values, indices] = topk(v[0], a.i("k"), a.i("dim"), a.b("largest"));
+      return std::vector<Tensor>{values, indices};
     };
     r.ref = [](const std::vector<Ref>& v, const Attrs& a) {
       return ref_sorted(v[0], a.i("dim"), a.b("largest"), a.i("k"));
