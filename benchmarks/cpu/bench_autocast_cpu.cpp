@@ -20,6 +20,8 @@
 
 #include <kiln/kiln.h>
 
+#include "median_time.h"
+
 #ifdef KILN_BENCH_ONEDNN
 #include <dnnl.hpp>
 #endif
@@ -28,19 +30,7 @@ namespace {
 
 using namespace kiln;
 
-template <class F>
-double median_ms(F&& f, int reps) {
-  f();
-  f();
-  std::vector<double> ms;
-  for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
+using kiln::bench::median_ms;
 
 // Versions of one computation, timed in rounds (one call of each per round)
 // so that a change in the machine's load hits all of them alike; the first
