@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_inputs.cuh"
 #include "kernel_bench.cuh"
 #include "kernels.h"
 #include "kiln/core/half.h"
@@ -145,11 +146,8 @@ void bench_shape(int64_t T, int64_t D, bool causal, double ceiling, const std::s
   const int64_t B = 1, H = std::max<int64_t>(1, 4 * (4096 / T) * 64 / D);
   const int64_t n = B * H * T * D;
   std::vector<BFloat16> hq(n), hk(n), hv(n), hgo(n);
-  uint64_t s = 11;
-  auto next = [&] {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<float>((s >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
-  };
+  bench::Lcg rng(11);
+  auto next = [&rng] { return rng.uniform(-1.0f, 1.0f); };
   for (int64_t i = 0; i < n; ++i) {
     hq[i] = BFloat16(next());
     hk[i] = BFloat16(next());

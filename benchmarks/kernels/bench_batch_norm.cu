@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "batch_norm.h"
+#include "bench_inputs.cuh"
 #include "kernel_bench.cuh"
 #include "kiln/core/half.h"
 
@@ -55,35 +56,15 @@ __global__ void naive_eval_grad_params(const T* gy, const T* x, const float* mea
   gw[c] = sgx * invstd[c];
 }
 
-template <class T> const char* dtype_label();
-template <> const char* dtype_label<float>() { return "f32"; }
-template <> const char* dtype_label<BFloat16>() { return "bf16"; }
-template <class T> kiln::DType kiln_dtype();
-template <> kiln::DType kiln_dtype<float>() { return kiln::kFloat32; }
-template <> kiln::DType kiln_dtype<BFloat16>() { return kiln::kBFloat16; }
-template <class T> cudnnDataType_t cudnn_dtype();
-template <> cudnnDataType_t cudnn_dtype<float>() { return CUDNN_DATA_FLOAT; }
-template <> cudnnDataType_t cudnn_dtype<BFloat16>() { return CUDNN_DATA_BFLOAT16; }
 
-template <class T>
-std::vector<double> fetch(const T* p, int64_t n) {
-  std::vector<T> h(n);
-  BENCH_CUDA(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
-  std::vector<double> d(n);
-  for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(h[i]);
-  return d;
-}
 
 template <class T>
 void bench_shape(bench::Report& report, cudnnHandle_t handle, int N, int C, int H, int W) {
   const int64_t HW = int64_t(H) * W, total = int64_t(N) * C * HW;
   std::vector<T> hx(total), hgy(total);
   std::vector<float> hw(C), hmean(C), hinvstd(C);
-  uint64_t r = 3;
-  auto next = [&r] {
-    r = r * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<float>((r >> 40) * (1.0 / 16777216.0));
-  };
+  bench::Lcg rng(3);
+  auto next = [&rng] { return rng.next(); };
   for (int64_t i = 0; i < total; ++i) {
     hx[i] = static_cast<T>(next() * 4.0f - 2.0f);
     hgy[i] = static_cast<T>(next() - 0.5f);
@@ -127,7 +108,7 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, int N, int C, int 
          naive_eval_grad_params<T><<<(unsigned)((C + 255) / 256), 256>>>(gy, x, mean, invstd, gw, gb, N, C, HW);
        }},
       {"kiln",
-       [&] { kk::launch_batch_norm_eval_bwd(gy, x, w, mean, invstd, gx, gw, gb, kiln_dtype<T>(), N, C, HW, nullptr); }},
+       [&] { kk::launch_batch_norm_eval_bwd(gy, x, w, mean, invstd, gx, gw, gb, bench::kiln_dtype<T>(), N, C, HW, nullptr); }},
   };
   for (const Version& v : eval_bwd) {
     BENCH_CUDA(cudaMemset(gx, 0xff, total * sizeof(T)));
@@ -138,17 +119,17 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, int N, int C, int 
     const std::string what = shape + "/" + v.name;
     // Per-channel sums of N*HW terms: a relative tolerance scaled by the term count.
     const double sum_tol = tol * std::sqrt(double(N) * HW);
-    if (!bench::validate((what + "/gx").c_str(), fetch(gx, total), want_gx, tol, tol) ||
-        !bench::validate((what + "/gw").c_str(), fetch(gw, C), want_gw, tol, sum_tol) ||
-        !bench::validate((what + "/gb").c_str(), fetch(gb, C), want_gb, tol, sum_tol))
+    if (!bench::validate((what + "/gx").c_str(), bench::to_double(gx, total), want_gx, tol, tol) ||
+        !bench::validate((what + "/gw").c_str(), bench::to_double(gw, C), want_gw, tol, sum_tol) ||
+        !bench::validate((what + "/gb").c_str(), bench::to_double(gb, C), want_gb, tol, sum_tol))
       continue;
-    report.add(v.name, shape, dtype_label<T>(), bench::median_ms(v.run), 3.0 * total * sizeof(T));
+    report.add(v.name, shape, bench::dtype_label<T>(), bench::median_ms(v.run), 3.0 * total * sizeof(T));
   }
   // cuDNN's training forward and backward on the same data, for scale.
   cudnnTensorDescriptor_t xdesc, pdesc;
   BENCH_CUDNN(cudnnCreateTensorDescriptor(&xdesc));
   BENCH_CUDNN(cudnnCreateTensorDescriptor(&pdesc));
-  const bool ok = BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(xdesc, CUDNN_TENSOR_NCHW, cudnn_dtype<T>(), N, C, H, W)) &&
+  const bool ok = BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(xdesc, CUDNN_TENSOR_NCHW, bench::cudnn_dtype<T>(), N, C, H, W)) &&
                   BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(pdesc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, C, 1, 1));
   const float one = 1.0f, zero = 0.0f;
   if (ok) {
@@ -162,13 +143,13 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, int N, int C, int 
     };
     if (BENCH_CUDNN_OK(fwd()) && BENCH_CUDNN_OK(bwd())) {
       BENCH_CUDA(cudaDeviceSynchronize());
-      report.add("cudnn_fwd", shape, dtype_label<T>(), bench::median_ms([&] { fwd(); }), 2.0 * total * sizeof(T));
-      report.add("cudnn_bwd", shape, dtype_label<T>(), bench::median_ms([&] { bwd(); }), 3.0 * total * sizeof(T));
+      report.add("cudnn_fwd", shape, bench::dtype_label<T>(), bench::median_ms([&] { fwd(); }), 2.0 * total * sizeof(T));
+      report.add("cudnn_bwd", shape, bench::dtype_label<T>(), bench::median_ms([&] { bwd(); }), 3.0 * total * sizeof(T));
     } else {
-      std::fprintf(stderr, "# %s: cuDNN's legacy batch norm refused %s data\n", shape.c_str(), dtype_label<T>());
+      std::fprintf(stderr, "# %s: cuDNN's legacy batch norm refused %s data\n", shape.c_str(), bench::dtype_label<T>());
     }
   }
-  report.set_reference(shape, dtype_label<T>(), "cudnn_bwd");
+  report.set_reference(shape, bench::dtype_label<T>(), "cudnn_bwd");
   cudnnDestroyTensorDescriptor(xdesc);
   cudnnDestroyTensorDescriptor(pdesc);
   for (T* p : {x, gy, gx, y}) BENCH_CUDA(cudaFree(p));

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cross_entropy.h"
+#include "bench_inputs.cuh"
 #include "kernel_bench.cuh"
 #include "kiln/core/half.h"
 
@@ -46,35 +47,15 @@ __global__ void gather_nll(const T* logp, const int64_t* target, T* loss, int64_
   if (r < rows) loss[r] = static_cast<T>(-static_cast<float>(logp[r * C + target[r]]));
 }
 
-template <class T> const char* dtype_label();
-template <> const char* dtype_label<float>() { return "f32"; }
-template <> const char* dtype_label<BFloat16>() { return "bf16"; }
-template <class T> kiln::DType kiln_dtype();
-template <> kiln::DType kiln_dtype<float>() { return kiln::kFloat32; }
-template <> kiln::DType kiln_dtype<BFloat16>() { return kiln::kBFloat16; }
-template <class T> cudnnDataType_t cudnn_dtype();
-template <> cudnnDataType_t cudnn_dtype<float>() { return CUDNN_DATA_FLOAT; }
-template <> cudnnDataType_t cudnn_dtype<BFloat16>() { return CUDNN_DATA_BFLOAT16; }
 
-template <class T>
-std::vector<double> to_double(const T* device, int64_t n) {
-  std::vector<T> h(n);
-  BENCH_CUDA(cudaMemcpy(h.data(), device, n * sizeof(T), cudaMemcpyDeviceToHost));
-  std::vector<double> d(n);
-  for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(h[i]);
-  return d;
-}
 
 template <class T>
 void bench_shape(bench::Report& report, cudnnHandle_t handle, int64_t rows, int64_t C) {
   const int64_t total = rows * C;
   std::vector<T> hx(total);
   std::vector<int64_t> ht(rows);
-  uint64_t s = 11;
-  for (int64_t i = 0; i < total; ++i) {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    hx[i] = static_cast<T>(static_cast<float>((s >> 40) * (1.0 / 16777216.0)) * 8.0f - 4.0f);
-  }
+  bench::Lcg rng(11);
+  for (int64_t i = 0; i < total; ++i) hx[i] = static_cast<T>(rng.uniform(-4.0f, 4.0f));
   for (int64_t r = 0; r < rows; ++r) ht[r] = (r * 7919) % C;
   // f64 reference: per-row loss, and the gradient of sum(loss) (= softmax - onehot).
   std::vector<double> want_loss(rows), want_grad(total), lse(rows);
@@ -108,7 +89,7 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, int64_t rows, int6
   cudnnTensorDescriptor_t desc;
   BENCH_CUDNN(cudnnCreateTensorDescriptor(&desc));
   const bool cudnn_ok =
-      BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NCHW, cudnn_dtype<T>(), (int)rows, (int)C, 1, 1));
+      BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NCHW, bench::cudnn_dtype<T>(), (int)rows, (int)C, 1, 1));
   const float one = 1.0f, zero = 0.0f;
   const unsigned row_blocks = static_cast<unsigned>((rows + 255) / 256);
 
@@ -121,7 +102,7 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, int64_t rows, int6
       {"naive", [&] { naive_cross_entropy<T><<<row_blocks, 256>>>(x, target, loss, rows, C); }, false},
       {"kiln",
        [&] {
-         kk::launch_cross_entropy_fwd(x, target, loss, d_lse, errors, kiln_dtype<T>(), rows, C, -100, 0.0, nullptr);
+         kk::launch_cross_entropy_fwd(x, target, loss, d_lse, errors, bench::kiln_dtype<T>(), rows, C, -100, 0.0, nullptr);
        },
        false},
   };
@@ -130,13 +111,13 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, int64_t rows, int6
                         [&] {
                           if (!BENCH_CUDNN_OK(cudnnSoftmaxForward(handle, CUDNN_SOFTMAX_LOG, CUDNN_SOFTMAX_MODE_INSTANCE,
                                                                   &one, desc, x, &zero, desc, logp)))
-                            std::fprintf(stderr, "# cudnnSoftmaxForward refused %s\n", dtype_label<T>());
+                            std::fprintf(stderr, "# cudnnSoftmaxForward refused %s\n", bench::dtype_label<T>());
                           gather_nll<T><<<row_blocks, 256>>>(logp, target, loss, rows, C);
                         },
                         false});
   versions.push_back({"kiln_bwd",
                       [&] {
-                        kk::launch_cross_entropy_bwd(ones, x, target, d_lse, grad, kiln_dtype<T>(), rows, C, -100, 0.0,
+                        kk::launch_cross_entropy_bwd(ones, x, target, d_lse, grad, bench::kiln_dtype<T>(), rows, C, -100, 0.0,
                                                      nullptr);
                       },
                       true});
@@ -145,7 +126,7 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, int64_t rows, int6
   for (const Version& v : versions) {
     if (v.backward) {
       // The backward reads lse from the kiln forward.
-      kk::launch_cross_entropy_fwd(x, target, loss, d_lse, errors, kiln_dtype<T>(), rows, C, -100, 0.0, nullptr);
+      kk::launch_cross_entropy_fwd(x, target, loss, d_lse, errors, bench::kiln_dtype<T>(), rows, C, -100, 0.0, nullptr);
       BENCH_CUDA(cudaMemset(grad, 0xff, total * sizeof(T)));
     } else {
       BENCH_CUDA(cudaMemset(loss, 0xff, rows * sizeof(T)));  // NaN poison
@@ -153,17 +134,17 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, int64_t rows, int6
     v.run();
     BENCH_CUDA(cudaDeviceSynchronize());
     const std::string what = shape + "/" + v.name;
-    const bool valid = v.backward ? bench::validate(what.c_str(), to_double(grad, total), want_grad, tol, tol)
-                                  : bench::validate(what.c_str(), to_double(loss, rows), want_loss, tol, tol);
+    const bool valid = v.backward ? bench::validate(what.c_str(), bench::to_double(grad, total), want_grad, tol, tol)
+                                  : bench::validate(what.c_str(), bench::to_double(loss, rows), want_loss, tol, tol);
     if (!valid) continue;
     const double bytes = (v.backward ? 2.0 : 1.0) * total * sizeof(T);
-    report.add(v.name, shape, dtype_label<T>(), bench::median_ms(v.run, v.name == "naive" ? 5 : bench::kRuns), bytes);
+    report.add(v.name, shape, bench::dtype_label<T>(), bench::median_ms(v.run, v.name == "naive" ? 5 : bench::kRuns), bytes);
   }
   int64_t flagged[2] = {0, 0};
   BENCH_CUDA(cudaMemcpy(flagged, errors, sizeof flagged, cudaMemcpyDeviceToHost));
   if (flagged[0] != 0)
     std::fprintf(stderr, "# %s: %lld targets flagged out of range\n", shape.c_str(), static_cast<long long>(flagged[0]));
-  report.set_reference(shape, dtype_label<T>(), "cudnn+gather");
+  report.set_reference(shape, bench::dtype_label<T>(), "cudnn+gather");
   cudnnDestroyTensorDescriptor(desc);
   for (void* p : {static_cast<void*>(x), static_cast<void*>(logp), static_cast<void*>(grad), static_cast<void*>(loss),
                   static_cast<void*>(ones), static_cast<void*>(d_lse), static_cast<void*>(target),

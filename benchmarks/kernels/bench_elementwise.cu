@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "functors/elementwise.h"
+#include "bench_inputs.cuh"
 #include "kernel_bench.cuh"
 #include "kernels.h"
 #include "kiln/core/half.h"
@@ -27,15 +28,6 @@ namespace kk = kiln::kernels;
 
 constexpr int64_t kN = int64_t(1) << 26;
 
-template <class T> const char* dtype_label();
-template <> const char* dtype_label<float>() { return "f32"; }
-template <> const char* dtype_label<BFloat16>() { return "bf16"; }
-template <class T> kiln::DType kiln_dtype();
-template <> kiln::DType kiln_dtype<float>() { return kiln::kFloat32; }
-template <> kiln::DType kiln_dtype<BFloat16>() { return kiln::kBFloat16; }
-template <class T> cudnnDataType_t cudnn_dtype();
-template <> cudnnDataType_t cudnn_dtype<float>() { return CUDNN_DATA_FLOAT; }
-template <> cudnnDataType_t cudnn_dtype<BFloat16>() { return CUDNN_DATA_BFLOAT16; }
 template <class T> double tolerance() { return sizeof(T) == 4 ? 1e-5 : 1e-2; }
 
 template <class T, class F>
@@ -70,10 +62,9 @@ template <class T>
 T* upload_random(int64_t n, uint64_t seed, std::vector<double>& rounded) {
   std::vector<T> h(n);
   rounded.resize(n);
-  uint64_t s = seed;
+  bench::Lcg rng(seed);
   for (int64_t i = 0; i < n; ++i) {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    const float v = static_cast<float>((s >> 40) * (1.0 / 16777216.0)) * 8.0f - 4.0f;
+    const float v = rng.uniform(-4.0f, 4.0f);
     h[i] = static_cast<T>(v);
     rounded[i] = static_cast<float>(h[i]);
   }
@@ -99,10 +90,10 @@ void run_versions(bench::Report& report, const std::string& op, const std::vecto
     v.run();
     BENCH_CUDA(cudaDeviceSynchronize());
     if (!bench::validate((op + "/" + v.name).c_str(), to_host(out, kN), want, tolerance<T>(), tolerance<T>())) continue;
-    report.add(v.name, shape, dtype_label<T>(), bench::median_ms(v.run), bytes);
+    report.add(v.name, shape, bench::dtype_label<T>(), bench::median_ms(v.run), bytes);
     have_ref = have_ref || v.name == "cudnn";
   }
-  if (have_ref) report.set_reference(shape, dtype_label<T>(), "cudnn");
+  if (have_ref) report.set_reference(shape, bench::dtype_label<T>(), "cudnn");
 }
 
 struct ReluF {
@@ -122,12 +113,12 @@ void bench_dtype(bench::Report& report, cudnnHandle_t handle) {
   T* b = upload_random<T>(kN, 2, hb);
   T* c = nullptr;
   BENCH_CUDA(cudaMalloc(&c, kN * sizeof(T)));
-  const kiln::DType dt = kiln_dtype<T>();
+  const kiln::DType dt = bench::kiln_dtype<T>();
   const unsigned blocks = static_cast<unsigned>((kN + 255) / 256);
 
   cudnnTensorDescriptor_t desc;
   BENCH_CUDNN(cudnnCreateTensorDescriptor(&desc));
-  const bool desc_ok = BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NCHW, cudnn_dtype<T>(), 1,
+  const bool desc_ok = BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NCHW, bench::cudnn_dtype<T>(), 1,
                                                                  static_cast<int>(kN), 1, 1));
   const float one = 1.0f, zero = 0.0f;
 
@@ -146,7 +137,7 @@ void bench_dtype(bench::Report& report, cudnnHandle_t handle) {
       versions.push_back({"cudnn", [&] {
                             if (!BENCH_CUDNN_OK(cudnnOpTensor(handle, op_desc, &one, desc, a, &one, desc, b, &zero,
                                                               desc, c)))
-                              std::fprintf(stderr, "# cudnnOpTensor refused %s\n", dtype_label<T>());
+                              std::fprintf(stderr, "# cudnnOpTensor refused %s\n", bench::dtype_label<T>());
                           }});
     run_versions<T>(report, "add", versions, c, want, 3.0 * kN * sizeof(T));
     cudnnDestroyOpTensorDescriptor(op_desc);
@@ -183,7 +174,7 @@ void bench_dtype(bench::Report& report, cudnnHandle_t handle) {
         BENCH_CUDNN_OK(cudnnSetActivationDescriptor(act, u.mode, CUDNN_PROPAGATE_NAN, 0.0)))
       versions.push_back({"cudnn", [&] {
                             if (!BENCH_CUDNN_OK(cudnnActivationForward(handle, act, &one, desc, a, &zero, desc, c)))
-                              std::fprintf(stderr, "# cudnnActivationForward refused %s\n", dtype_label<T>());
+                              std::fprintf(stderr, "# cudnnActivationForward refused %s\n", bench::dtype_label<T>());
                           }});
     run_versions<T>(report, u.name, versions, c, want, 2.0 * kN * sizeof(T));
     cudnnDestroyActivationDescriptor(act);

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_inputs.cuh"
 #include "kernel_bench.cuh"
 #include "kernels.h"
 #include "kiln/core/half.h"
@@ -43,31 +44,14 @@ __global__ void naive_layer_norm(const T* x, const T* w, const T* b, T* y, int64
     y[r * n + i] = static_cast<T>((static_cast<float>(xr[i]) - m) * s * static_cast<float>(w[i]) + static_cast<float>(b[i]));
 }
 
-template <class T> const char* dtype_label();
-template <> const char* dtype_label<float>() { return "f32"; }
-template <> const char* dtype_label<BFloat16>() { return "bf16"; }
-template <class T> kiln::DType kiln_dtype();
-template <> kiln::DType kiln_dtype<float>() { return kiln::kFloat32; }
-template <> kiln::DType kiln_dtype<BFloat16>() { return kiln::kBFloat16; }
 
-template <class T>
-std::vector<double> to_double(const T* dev, int64_t count) {
-  std::vector<T> h(count);
-  BENCH_CUDA(cudaMemcpy(h.data(), dev, count * sizeof(T), cudaMemcpyDeviceToHost));
-  std::vector<double> out(count);
-  for (int64_t i = 0; i < count; ++i) out[i] = static_cast<float>(h[i]);
-  return out;
-}
 
 template <class T>
 void bench_shape(bench::Report& report, int64_t rows, int64_t n) {
   const int64_t total = rows * n;
   std::vector<T> hx(total), hg(total), hw(n), hb(n);
-  uint64_t s = 5;
-  auto next = [&] {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<float>((s >> 40) * (1.0 / 16777216.0)) * 4.0f - 2.0f;
-  };
+  bench::Lcg rng(5);
+  auto next = [&rng] { return rng.uniform(-2.0f, 2.0f); };
   for (auto& v : hx) v = static_cast<T>(next());
   for (auto& v : hg) v = static_cast<T>(next());
   for (auto& v : hw) v = static_cast<T>(next());
@@ -106,7 +90,7 @@ void bench_shape(bench::Report& report, int64_t rows, int64_t n) {
   BENCH_CUDA(cudaMemcpy(gy, hg.data(), total * sizeof(T), cudaMemcpyHostToDevice));
   BENCH_CUDA(cudaMemcpy(w, hw.data(), n * sizeof(T), cudaMemcpyHostToDevice));
   BENCH_CUDA(cudaMemcpy(b, hb.data(), n * sizeof(T), cudaMemcpyHostToDevice));
-  const size_t ws_bytes = kk::layer_norm_bwd_workspace_bytes(kiln_dtype<T>(), rows, n, true, true);
+  const size_t ws_bytes = kk::layer_norm_bwd_workspace_bytes(bench::kiln_dtype<T>(), rows, n, true, true);
   void* ws = nullptr;
   BENCH_CUDA(cudaMalloc(&ws, std::max<size_t>(ws_bytes, 1)));
   const std::string shape = "[" + std::to_string(rows) + ", " + std::to_string(n) + "]";
@@ -114,26 +98,26 @@ void bench_shape(bench::Report& report, int64_t rows, int64_t n) {
 
   auto naive = [&] { naive_layer_norm<T><<<(unsigned)((rows + 255) / 256), 256>>>(x, w, b, y, rows, n); };
   auto fwd = [&] {
-    kk::launch_layer_norm_fwd(x, w, b, y, mean, rstd, kiln_dtype<T>(), rows, n, 1e-5, false, nullptr);
+    kk::launch_layer_norm_fwd(x, w, b, y, mean, rstd, bench::kiln_dtype<T>(), rows, n, 1e-5, false, nullptr);
   };
   auto bwd = [&] {
-    kk::launch_layer_norm_bwd(gy, x, w, mean, rstd, gx, gw, gb, ws, kiln_dtype<T>(), rows, n, false, nullptr);
+    kk::launch_layer_norm_bwd(gy, x, w, mean, rstd, gx, gw, gb, ws, bench::kiln_dtype<T>(), rows, n, false, nullptr);
   };
   for (auto& [name, f] : std::vector<std::pair<std::string, std::function<void()>>>{{"naive", naive}, {"kiln", fwd}}) {
     BENCH_CUDA(cudaMemset(y, 0xff, total * sizeof(T)));
     f();
     BENCH_CUDA(cudaDeviceSynchronize());
-    if (!bench::validate((shape + "/" + name).c_str(), to_double(y, total), want_y, tol, tol)) continue;
-    report.add(name, shape, dtype_label<T>(), bench::median_ms(f, name == "naive" ? 5 : bench::kRuns),
+    if (!bench::validate((shape + "/" + name).c_str(), bench::to_double(y, total), want_y, tol, tol)) continue;
+    report.add(name, shape, bench::dtype_label<T>(), bench::median_ms(f, name == "naive" ? 5 : bench::kRuns),
                2.0 * total * sizeof(T));
   }
   fwd();  // mean and rstd for the backward
   BENCH_CUDA(cudaMemset(gx, 0xff, total * sizeof(T)));
   bwd();
   BENCH_CUDA(cudaDeviceSynchronize());
-  if (bench::validate((shape + "/kiln_bwd").c_str(), to_double(gx, total), want_gx, tol, tol))
-    report.add("kiln_bwd", shape, dtype_label<T>(), bench::median_ms(bwd), 3.0 * total * sizeof(T));
-  report.set_reference(shape, dtype_label<T>(), "naive");
+  if (bench::validate((shape + "/kiln_bwd").c_str(), bench::to_double(gx, total), want_gx, tol, tol))
+    report.add("kiln_bwd", shape, bench::dtype_label<T>(), bench::median_ms(bwd), 3.0 * total * sizeof(T));
+  report.set_reference(shape, bench::dtype_label<T>(), "naive");
   for (T* p : {x, y, w, b, gy, gx, gw, gb}) cudaFree(p);
   cudaFree(mean);
   cudaFree(rstd);

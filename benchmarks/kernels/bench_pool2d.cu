@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_inputs.cuh"
 #include "kernel_bench.cuh"
 #include "kiln/core/half.h"
 #include "pool2d.h"
@@ -38,15 +39,6 @@ struct Shape {
 };
 const Shape kShapes[] = {{32, 64, 112, 112, 3, 2, 1}, {32, 256, 28, 28, 2, 2, 0}, {128, 32, 32, 32, 3, 1, 1}};
 
-template <class T> const char* dtype_label();
-template <> const char* dtype_label<float>() { return "f32"; }
-template <> const char* dtype_label<BFloat16>() { return "bf16"; }
-template <class T> kiln::DType kiln_dtype();
-template <> kiln::DType kiln_dtype<float>() { return kiln::kFloat32; }
-template <> kiln::DType kiln_dtype<BFloat16>() { return kiln::kBFloat16; }
-template <class T> cudnnDataType_t cudnn_dtype();
-template <> cudnnDataType_t cudnn_dtype<float>() { return CUDNN_DATA_FLOAT; }
-template <> cudnnDataType_t cudnn_dtype<BFloat16>() { return CUDNN_DATA_BFLOAT16; }
 
 // Max or mean (window clipped to the padded input) of each window, in f64.
 std::vector<double> reference(const std::vector<double>& x, const Shape& s, bool is_max) {
@@ -73,10 +65,9 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, const Shape& s) {
   const int64_t nx = int64_t(s.N) * s.C * s.H * s.W, ny = int64_t(s.N) * s.C * s.Ho() * s.Wo();
   std::vector<T> hx(nx);
   std::vector<double> xd(nx);
-  uint64_t r = 5;
+  bench::Lcg rng(5);
   for (int64_t i = 0; i < nx; ++i) {
-    r = r * 6364136223846793005ull + 1442695040888963407ull;
-    hx[i] = static_cast<T>(static_cast<float>((r >> 40) * (1.0 / 16777216.0)) * 4.0f - 2.0f);
+    hx[i] = static_cast<T>(rng.uniform(-2.0f, 2.0f));
     xd[i] = static_cast<float>(hx[i]);
   }
   T *x = nullptr, *y = nullptr;
@@ -99,8 +90,8 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, const Shape& s) {
   BENCH_CUDNN(cudnnCreatePoolingDescriptor(&pmax));
   BENCH_CUDNN(cudnnCreatePoolingDescriptor(&pavg));
   bool cudnn_ok =
-      BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(xdesc, CUDNN_TENSOR_NCHW, cudnn_dtype<T>(), s.N, s.C, s.H, s.W)) &&
-      BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(ydesc, CUDNN_TENSOR_NCHW, cudnn_dtype<T>(), s.N, s.C, s.Ho(), s.Wo()));
+      BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(xdesc, CUDNN_TENSOR_NCHW, bench::cudnn_dtype<T>(), s.N, s.C, s.H, s.W)) &&
+      BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(ydesc, CUDNN_TENSOR_NCHW, bench::cudnn_dtype<T>(), s.N, s.C, s.Ho(), s.Wo()));
   cudnn_ok = cudnn_ok &&
              BENCH_CUDNN_OK(cudnnSetPooling2dDescriptor(pmax, CUDNN_POOLING_MAX, CUDNN_NOT_PROPAGATE_NAN, s.k, s.k,
                                                         s.pad, s.pad, s.stride, s.stride)) &&
@@ -120,8 +111,8 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, const Shape& s) {
     std::vector<Version> versions = {
         {"kiln",
          [&] {
-           if (is_max) kk::launch_max_pool2d_fwd(x, y, idx, kiln_dtype<T>(), ps, nullptr);
-           else kk::launch_avg_pool2d_fwd(x, y, kiln_dtype<T>(), ps, nullptr);
+           if (is_max) kk::launch_max_pool2d_fwd(x, y, idx, bench::kiln_dtype<T>(), ps, nullptr);
+           else kk::launch_avg_pool2d_fwd(x, y, bench::kiln_dtype<T>(), ps, nullptr);
          },
          io + (is_max ? ny * 8.0 : 0.0)}};
     if (cudnn_ok)
@@ -129,7 +120,7 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, const Shape& s) {
                           [&] {
                             if (!BENCH_CUDNN_OK(cudnnPoolingForward(handle, is_max ? pmax : pavg, &one, xdesc, x, &zero,
                                                                     ydesc, y)))
-                              std::fprintf(stderr, "# cudnnPoolingForward refused %s\n", dtype_label<T>());
+                              std::fprintf(stderr, "# cudnnPoolingForward refused %s\n", bench::dtype_label<T>());
                           },
                           io});
     const double tol = sizeof(T) == 4 ? 1e-5 : 1e-2;
@@ -142,9 +133,9 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, const Shape& s) {
       std::vector<double> gd(ny);
       for (int64_t i = 0; i < ny; ++i) gd[i] = static_cast<float>(got[i]);
       if (!bench::validate((shape + "/" + v.name).c_str(), gd, want, tol, tol)) continue;
-      report.add(v.name, shape, dtype_label<T>(), bench::median_ms(v.run), v.bytes);
+      report.add(v.name, shape, bench::dtype_label<T>(), bench::median_ms(v.run), v.bytes);
     }
-    report.set_reference(shape, dtype_label<T>(), "cudnn");
+    report.set_reference(shape, bench::dtype_label<T>(), "cudnn");
   }
   cudnnDestroyPoolingDescriptor(pmax);
   cudnnDestroyPoolingDescriptor(pavg);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_inputs.cuh"
 #include "kernel_bench.cuh"
 #include "kernels.h"
 
@@ -50,11 +51,8 @@ int main() {
     const int64_t n = c.rows * c.cols;
     const int64_t outputs = c.dim == 1 ? c.rows : c.cols, n_red = c.dim == 1 ? c.cols : c.rows;
     std::vector<float> hx(n);
-    uint64_t s = 42;
-    for (auto& v : hx) {
-      s = s * 6364136223846793005ull + 1442695040888963407ull;
-      v = static_cast<float>((s >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
-    }
+    bench::Lcg rng(42);
+    for (auto& v : hx) v = rng.uniform(-1.0f, 1.0f);
     std::vector<double> want(outputs, 0.0);
     for (int64_t r = 0; r < c.rows; ++r)
       for (int64_t k = 0; k < c.cols; ++k) want[c.dim == 1 ? r : k] += hx[r * c.cols + k];

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_inputs.cuh"
 #include "kernel_bench.cuh"
 #include "kernels.h"
 #include "kiln/core/half.h"
@@ -35,25 +36,15 @@ __global__ void naive_softmax(const T* x, T* y, int64_t rows, int64_t n) {
   for (int64_t k = 0; k < n; ++k) y[r * n + k] = static_cast<T>(expf(static_cast<float>(xr[k]) - m) / s);
 }
 
-template <class T> const char* dtype_label();
-template <> const char* dtype_label<float>() { return "f32"; }
-template <> const char* dtype_label<BFloat16>() { return "bf16"; }
-template <class T> kiln::DType kiln_dtype();
-template <> kiln::DType kiln_dtype<float>() { return kiln::kFloat32; }
-template <> kiln::DType kiln_dtype<BFloat16>() { return kiln::kBFloat16; }
-template <class T> cudnnDataType_t cudnn_dtype();
-template <> cudnnDataType_t cudnn_dtype<float>() { return CUDNN_DATA_FLOAT; }
-template <> cudnnDataType_t cudnn_dtype<BFloat16>() { return CUDNN_DATA_BFLOAT16; }
 
 template <class T>
 void bench_shape(bench::Report& report, cudnnHandle_t handle, int64_t rows, int64_t n) {
   const int64_t total = rows * n;
   std::vector<T> hx(total);
   std::vector<double> xr(total);
-  uint64_t s = 7;
+  bench::Lcg rng(7);
   for (int64_t i = 0; i < total; ++i) {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    hx[i] = static_cast<T>(static_cast<float>((s >> 40) * (1.0 / 16777216.0)) * 10.0f - 5.0f);
+    hx[i] = static_cast<T>(rng.uniform(-5.0f, 5.0f));
     xr[i] = static_cast<float>(hx[i]);
   }
   std::vector<double> want(total);
@@ -71,7 +62,7 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, int64_t rows, int6
   cudnnTensorDescriptor_t desc;
   BENCH_CUDNN(cudnnCreateTensorDescriptor(&desc));
   const bool cudnn_ok =
-      BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NCHW, cudnn_dtype<T>(), (int)rows, (int)n, 1, 1));
+      BENCH_CUDNN_OK(cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NCHW, bench::cudnn_dtype<T>(), (int)rows, (int)n, 1, 1));
   const float one = 1.0f, zero = 0.0f;
 
   struct Version {
@@ -80,14 +71,14 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, int64_t rows, int6
   };
   std::vector<Version> versions = {
       {"naive", [&] { naive_softmax<T><<<(unsigned)((rows + 255) / 256), 256>>>(x, y, rows, n); }},
-      {"kiln", [&] { kk::launch_softmax_fwd(x, y, kiln_dtype<T>(), rows, n, 1, false, nullptr); }},
+      {"kiln", [&] { kk::launch_softmax_fwd(x, y, bench::kiln_dtype<T>(), rows, n, 1, false, nullptr); }},
   };
   if (cudnn_ok)
     versions.push_back({"cudnn", [&] {
                           if (!BENCH_CUDNN_OK(cudnnSoftmaxForward(handle, CUDNN_SOFTMAX_ACCURATE,
                                                                   CUDNN_SOFTMAX_MODE_INSTANCE, &one, desc, x, &zero,
                                                                   desc, y)))
-                            std::fprintf(stderr, "# cudnnSoftmaxForward refused %s\n", dtype_label<T>());
+                            std::fprintf(stderr, "# cudnnSoftmaxForward refused %s\n", bench::dtype_label<T>());
                         }});
   const std::string shape = "[" + std::to_string(rows) + ", " + std::to_string(n) + "]";
   const double tol = sizeof(T) == 4 ? 1e-5 : 1e-2;
@@ -100,10 +91,10 @@ void bench_shape(bench::Report& report, cudnnHandle_t handle, int64_t rows, int6
     std::vector<double> gd(total);
     for (int64_t i = 0; i < total; ++i) gd[i] = static_cast<float>(got[i]);
     if (!bench::validate((shape + "/" + v.name).c_str(), gd, want, tol, 1e-6)) continue;
-    report.add(v.name, shape, dtype_label<T>(), bench::median_ms(v.run, v.name == "naive" ? 5 : bench::kRuns),
+    report.add(v.name, shape, bench::dtype_label<T>(), bench::median_ms(v.run, v.name == "naive" ? 5 : bench::kRuns),
                2.0 * total * sizeof(T));
   }
-  report.set_reference(shape, dtype_label<T>(), "cudnn");
+  report.set_reference(shape, bench::dtype_label<T>(), "cudnn");
   cudnnDestroyTensorDescriptor(desc);
   BENCH_CUDA(cudaFree(x));
   BENCH_CUDA(cudaFree(y));
