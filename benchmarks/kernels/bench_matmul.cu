@@ -107,29 +107,13 @@ double rel_diff(Kind k, const void* x, const void* y, size_t n) {
   return mag > 0 ? diff / mag : diff;
 }
 
-// Milliseconds per call: warm up, then time `iters` calls with events.
+// Milliseconds per call: three warm-ups, one timed call to size the run to
+// about 200 ms (5 to 200 calls), then the mean of those back-to-back calls.
 template <class F>
 double time_ms(F&& f) {
-  for (int i = 0; i < 3; ++i) f();
-  cudaEvent_t s, e;
-  BENCH_CUDA(cudaEventCreate(&s));
-  BENCH_CUDA(cudaEventCreate(&e));
-  BENCH_CUDA(cudaEventRecord(s));
-  f();
-  BENCH_CUDA(cudaEventRecord(e));
-  BENCH_CUDA(cudaEventSynchronize(e));
-  float once = 0;
-  BENCH_CUDA(cudaEventElapsedTime(&once, s, e));
-  const int iters = std::max(5, std::min(200, static_cast<int>(200.0f / std::max(once, 0.01f))));
-  BENCH_CUDA(cudaEventRecord(s));
-  for (int i = 0; i < iters; ++i) f();
-  BENCH_CUDA(cudaEventRecord(e));
-  BENCH_CUDA(cudaEventSynchronize(e));
-  float ms = 0;
-  BENCH_CUDA(cudaEventElapsedTime(&ms, s, e));
-  cudaEventDestroy(s);
-  cudaEventDestroy(e);
-  return ms / iters;
+  const double once = bench::mean_ms(f, 1, 3);
+  const int iters = std::max(5, std::min(200, static_cast<int>(200.0 / std::max(once, 0.01))));
+  return bench::mean_ms(f, iters, 0);
 }
 
 struct Shape3 {
