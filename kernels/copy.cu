@@ -64,6 +64,18 @@ void launch_copy(const StridedArray& src, const StridedArray& dst, cudaStream_t 
     if (sync_debug_enabled()) KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
     return;
   }
+  if (src.dtype == dst.dtype && is_storage_only(dst.dtype)) {
+    // A storage-only dtype (no kernels of its own) copies its bits as the
+    // unsigned integer of its size; converting it on a GPU is not supported.
+    const StridedArray* ins[] = {&src};
+    switch (element_size(dst.dtype)) {
+      case 1: launch_map<uint8_t, uint8_t>("copy", dst, ins, Identity{}, stream); break;
+      case 2: launch_map<uint16_t, uint16_t>("copy", dst, ins, Identity{}, stream); break;
+      case 4: launch_map<uint32_t, uint32_t>("copy", dst, ins, Identity{}, stream); break;
+      default: launch_map<uint64_t, uint64_t>("copy", dst, ins, Identity{}, stream); break;
+    }
+    return;
+  }
   visit_dtype(dst.dtype, [&](auto out_tag) {
     using TOut = decltype(out_tag);
     visit_dtype(src.dtype, [&](auto in_tag) {
