@@ -90,7 +90,7 @@ void launch_fill(const StridedArray& out, const void* value, cudaStream_t stream
   KILN_NVTX_RANGE("fill");
   const int64_t n = numel(out);
   if (n == 0) return;
-  visit_dtype(out.dtype, [&](auto tag) {
+  auto fill_as = [&](auto tag) {
     using T = decltype(tag);
     T v;
     std::memcpy(&v, value, sizeof(T));
@@ -101,7 +101,19 @@ void launch_fill(const StridedArray& out, const void* value, cudaStream_t stream
       fill_strided_kernel<T><<<grid_for(n, kThreads), kThreads, 0, stream>>>(make_map_args<1>(ops), v);
     }
     KILN_CHECK_LAUNCH("fill", stream);
-  });
+  };
+  if (is_storage_only(out.dtype)) {
+    // `value` holds the element's bits (converted on the host): store them
+    // as the unsigned integer of the element's size, as launch_copy moves them.
+    switch (element_size(out.dtype)) {
+      case 1: fill_as(uint8_t{}); break;
+      case 2: fill_as(uint16_t{}); break;
+      case 4: fill_as(uint32_t{}); break;
+      default: fill_as(uint64_t{}); break;
+    }
+    return;
+  }
+  visit_dtype(out.dtype, fill_as);
 }
 
 void launch_arange(void* out, DType dtype, int64_t n, double start, double step, cudaStream_t stream) {

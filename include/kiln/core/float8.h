@@ -6,7 +6,9 @@
 //   Float8_e5m2    1 sign, 5 exponent (bias 15), 2 mantissa bits; IEEE-like
 //                  with infinities, largest finite 57344.
 // From float both round to nearest even. Out of range: e5m2 gives +-inf, and
-// e4m3fn (which has no infinity) gives NaN, as PyTorch's conversions do.
+// e4m3fn (which has no infinity) saturates to +-448, infinities included, as
+// PyTorch's conversions do (checked against PyTorch 2.15 for every code and
+// the midpoints between them; PyTorch 2.1 gave NaN there). NaN stays NaN.
 // Host only: the CUDA backend copies these dtypes but does not convert them.
 #pragma once
 #include <algorithm>
@@ -38,13 +40,15 @@ inline float fp8_to_float(uint8_t bits) {
   return neg ? -v : v;
 }
 
-// Encodes f, rounding to nearest even; `overflow` is the code for values
-// that round beyond the largest finite one (inf or NaN, without the sign).
+// Encodes f, rounding to nearest even; overflow_code is the code for values
+// that round beyond the largest finite one (inf, or without infinities the
+// largest finite value: saturation), without the sign.
 template <int E, int M, bool kHasInf>
 inline uint8_t fp8_from_float(float f) {
   constexpr int bias = (1 << (E - 1)) - 1;
-  constexpr uint8_t nan_code = kHasInf ? static_cast<uint8_t>(((1 << E) - 1) << M | 1) : 0x7F;
-  constexpr uint8_t overflow_code = kHasInf ? static_cast<uint8_t>(((1 << E) - 1) << M) : 0x7F;
+  // NaN is the all-ones code (0x7F) in both, the bits PyTorch gives.
+  constexpr uint8_t nan_code = 0x7F;
+  constexpr uint8_t overflow_code = kHasInf ? static_cast<uint8_t>(((1 << E) - 1) << M) : 0x7E;
   // The largest finite value: all-ones exponent is reserved with infinities,
   // and only the all-ones mantissa of it without.
   constexpr int max_exp = kHasInf ? (1 << E) - 2 : (1 << E) - 1;
