@@ -380,7 +380,7 @@ struct FileMapping {
 
 }  // namespace
 
-SafetensorsContents load_safetensors(const std::string& path, Device device) {
+SafetensorsContents load_safetensors(const std::string& path, Device device, LoadMode mode) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
   struct FdCloser {
@@ -405,13 +405,14 @@ SafetensorsContents load_safetensors(const std::string& path, Device device) {
       size -= static_cast<uint64_t>(got);
     }
   };
-  // Tensor data is mapped, not read: a file needs no second copy of itself
-  // in memory, and pages are read from disk when first touched. Tensors for
-  // another device are copied there straight from the mapping. A tensor
-  // whose bytes are not aligned to its element size is read into memory of
-  // its own instead, and so is everything when the file cannot be mapped.
+  // LoadMode::Map: tensor data is mapped, not read (kiln/io/safetensors.h
+  // says what that guarantees). The header is still read with pread and
+  // checked, with every offset, against the size fstat gave before a mapped
+  // byte is touched. A tensor whose bytes are not aligned to its element
+  // size is read into memory of its own instead, and so is everything when
+  // the file cannot be mapped.
   std::shared_ptr<FileMapping> mapping;
-  if (total >= 8 && total <= std::numeric_limits<size_t>::max()) {
+  if (mode == LoadMode::Map && total >= 8 && total <= std::numeric_limits<size_t>::max()) {
     auto m = std::make_shared<FileMapping>();
     m->size = static_cast<size_t>(total);
     m->base = ::mmap(nullptr, m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);

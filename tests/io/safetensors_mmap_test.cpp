@@ -1,8 +1,12 @@
 // safetensors: the storage-only dtypes of the spec (I8, I16, U16, U32, U64,
 // F8_E4M3, F8_E5M2) round trip, and load_safetensors maps the file instead
-// of reading it (the loaded CPU tensors alias the mapping).
+// of reading it (the loaded CPU tensors alias the mapping), or reads it with
+// LoadMode::Read; what each guarantees when the file changes under them.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -153,6 +157,91 @@ TEST(SafetensorsMmap, ALargeFileDoesNotNeedItsSizeInMemoryToLoad) {
   EXPECT_EQ(mapped_file_of(c.tensors.at("w").raw_data_ptr()), path);
   // Touching the data reads it in (page cache, shared with the file).
   EXPECT_NEAR(c.tensors.at("w").sum().item<double>(), static_cast<double>(n), 1e-6 * static_cast<double>(n));
+}
+
+TEST(SafetensorsMmap, ReplacingTheFileByKilnsSavesLeavesLoadedTensorsAsTheyWere) {
+  TempDir dir;
+  const std::string path = dir.file("replaced.safetensors");
+  kiln::save(arange(4096).to(kFloat32), path);
+  Tensor old_tensor;
+  kiln::load(old_tensor, path);
+  ASSERT_EQ(mapped_file_of(old_tensor.raw_data_ptr()), path);
+  // Replaced twice over by rename (kiln::save, then io::save_safetensors), with other sizes.
+  kiln::save(full({100}, 7.0f), path);
+  io::save_safetensors(path, {{"tensor", zeros({1 << 16})}}, {{"kiln.kind", "tensor"}});
+  // Every page of the old tensor, touched for the first time now, holds the old file's bytes.
+  EXPECT_EQ(old_tensor.sum().item<double>(), 4095.0 * 4096 / 2);
+  EXPECT_EQ(old_tensor.at<float>({4095}), 4095.0f);
+  // The mapping is of the old file, which has no name any more.
+  EXPECT_NE(mapped_file_of(old_tensor.raw_data_ptr()).find("(deleted)"), std::string::npos)
+      << mapped_file_of(old_tensor.raw_data_ptr());
+  Tensor new_tensor;
+  kiln::load(new_tensor, path);
+  EXPECT_EQ(new_tensor.sizes(), (Shape{1 << 16}));
+  EXPECT_EQ(new_tensor.abs().sum().item<double>(), 0.0);
+}
+
+TEST(SafetensorsMmap, ReadModeOwnsItsMemoryAndSurvivesTheFileBeingTruncated) {
+  TempDir dir;
+  const std::string path = dir.file("read.safetensors");
+  io::save_safetensors(path, {{"a", arange(1000).to(kFloat32)}, {"b", ones({64, 64}, kFloat64)}});
+  io::SafetensorsContents c = io::load_safetensors(path, Device(kCPU), io::LoadMode::Read);
+  EXPECT_EQ(mapped_file_of(c.tensors.at("a").raw_data_ptr()), "");
+  EXPECT_EQ(mapped_file_of(c.tensors.at("b").raw_data_ptr()), "");
+  // Another program truncating the file in place cannot reach them.
+  ASSERT_EQ(::truncate(path.c_str(), 0), 0);
+  EXPECT_EQ(c.tensors.at("a").sum().item<double>(), 999.0 * 1000 / 2);
+  EXPECT_EQ(c.tensors.at("b").sum().item<double>(), 64.0 * 64);
+  EXPECT_THROW(io::load_safetensors(path, Device(kCPU), io::LoadMode::Read), IOError) << "the empty file itself";
+  EXPECT_THROW(io::load_safetensors(path), IOError);
+}
+
+TEST(SafetensorsMmap, BothModesGiveTheSameTensorsAndTheSameErrors) {
+  TempDir dir;
+  const std::string path = dir.file("modes.safetensors");
+  StateDict sd = {{"a", arange(12).to(kFloat32).view({3, 4})}, {"b", tensor({1, 0, 1}).to(kBool)},
+                  {"c", zeros({0, 3})}, {"d", tensor({1.5, -2.5})}};
+  io::save_safetensors(path, sd, {{"note", "x"}});
+  const io::SafetensorsContents m = io::load_safetensors(path), r = io::load_safetensors(path, Device(kCPU), io::LoadMode::Read);
+  EXPECT_EQ(m.metadata, r.metadata);
+  for (const auto& [name, t] : sd) {
+    EXPECT_TRUE(equal(m.tensors.at(name), t)) << name;
+    EXPECT_TRUE(equal(r.tensors.at(name), t)) << name;
+  }
+  // A BOOL byte other than 0 or 1 is refused whichever way the bytes arrive.
+  std::string bytes = read_all(path);
+  const size_t data = 8 + static_cast<size_t>(static_cast<unsigned char>(bytes[0])) +
+                      (static_cast<size_t>(static_cast<unsigned char>(bytes[1])) << 8);
+  // "a" (48 bytes) comes first, then "b".
+  bytes[data + 48 + 1] = 2;
+  { std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes; }
+  for (io::LoadMode mode : {io::LoadMode::Map, io::LoadMode::Read}) {
+    try {
+      io::load_safetensors(path, Device(kCPU), mode);
+      ADD_FAILURE() << "a bool byte of 2 was accepted";
+    } catch (const IOError& e) {
+      EXPECT_NE(std::string(e.what()).find("byte value 2"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// Documents the one unsafe case (kiln/io/safetensors.h): a file truncated
+// in place under live mapped tensors. Touching their pages past the new end
+// raises SIGBUS, which kiln cannot turn into an exception. The death test
+// runs in a fresh process ("threadsafe") so kiln's thread pool is sound there.
+TEST(SafetensorsMmapDeathTest, TruncatingAMappedFileInPlaceIsSIGBUS) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  TempDir dir;
+  const std::string path = dir.file("truncated.safetensors");
+  io::save_safetensors(path, {{"w", ones({1 << 20})}});
+  EXPECT_EXIT(
+      {
+        Tensor w = io::load_safetensors(path).tensors.at("w");
+        if (::truncate(path.c_str(), 0) != 0) std::_Exit(2);
+        std::printf("%f\n", w.sum().item<double>());
+        std::_Exit(0);
+      },
+      testing::KilledBySignal(SIGBUS), "");
 }
 
 }  // namespace
