@@ -31,6 +31,7 @@
 #include "cpu/blas_threads.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
+#include "cpu/vector_math.h"
 #include "functors/online_softmax.h"
 #include "functors/philox.h"
 
@@ -75,32 +76,6 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, V alpha, const V* A
 struct Geometry {
   int64_t B, H, Tq, Tk, D, Dv;
 };
-
-// exp(x) for f32 without a call or a branch, so a loop of it vectorizes
-// (glibc's expf was a fifth of the forward's time): x = n ln2 + r with
-// |r| <= ln2/2, Cephes' degree-6 polynomial for exp(r) (relative error
-// about 2e-7, a few ulp), times 2^n built from the exponent bits. Inputs
-// below -87.3 (exp underflows f32's normal range), -inf included, give 0;
-// NaN gives NaN.
-inline float exp_f32(float x) {
-  float xc = x < -87.3f ? -87.3f : x;
-  xc = xc > 88.3f ? 88.3f : xc;
-  const float t = xc * 1.44269504088896341f;
-  const float fi = (t + 12582912.0f) - 12582912.0f;  // round to nearest (1.5 * 2^23)
-  const float r = (xc - fi * 0.693359375f) + fi * 2.12194440e-4f;  // xc - fi * ln2 in two parts
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(fi) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  const float e = p * scale;
-  return x < -87.3f ? 0.0f : e;  // NaN: the clamps and the polynomial keep it NaN
-}
 
 // s[c] = exp(s[c] - shift) for c < n (0 where s[c] is -inf); returns the
 // sum, added in order in a second loop (a float reduction does not

@@ -41,7 +41,7 @@ double ProgressBar::samples_per_sec() const {
 
 std::string ProgressBar::head() const {
   std::ostringstream os;
-  os << "epoch " << epoch_;
+  os << opt_.label << ' ' << epoch_;
   if (num_epochs_ > 0) os << '/' << num_epochs_;
   return os.str();
 }
@@ -70,7 +70,8 @@ void ProgressBar::draw_line() {
   os << "\r\x1b[K" << head() << " [" << std::string(size_t(filled), '#')
      << std::string(size_t(opt_.bar_width - filled), '.') << "] " << step_ << '/' << total_ << " loss "
      << std::fixed << std::setprecision(4) << mean_loss() << " | " << std::setprecision(0) << rate
-     << " samples/s | ETA " << format_duration(per_step * static_cast<double>(std::max<int64_t>(0, total_ - step_)));
+     << ' ' << opt_.unit << "/s | ETA "
+     << format_duration(per_step * static_cast<double>(std::max<int64_t>(0, total_ - step_)));
   *opt_.out << os.str() << std::flush;
 }
 
@@ -78,7 +79,7 @@ void ProgressBar::print_plain_line() {
   const double per_step = step_ ? elapsed_seconds() / static_cast<double>(step_) : 0.0;
   std::ostringstream os;
   os << head() << " step " << step_ << '/' << total_ << " loss " << std::fixed << std::setprecision(4) << mean_loss()
-     << " samples/s " << std::setprecision(1) << samples_per_sec() << " eta " << std::setprecision(0)
+     << ' ' << opt_.unit << "/s " << std::setprecision(1) << samples_per_sec() << " eta " << std::setprecision(0)
      << per_step * static_cast<double>(std::max<int64_t>(0, total_ - step_)) << "s\n";
   *opt_.out << os.str() << std::flush;
 }
@@ -89,7 +90,7 @@ void ProgressBar::finish(const NamedValues& metrics) {
   std::ostringstream os;
   if (tty_) os << "\r\x1b[K";
   os << head() << " done " << step_ << " steps loss " << std::fixed << std::setprecision(4) << mean_loss()
-     << " samples/s " << std::setprecision(1) << samples_per_sec() << " time " << elapsed_seconds() << 's';
+     << ' ' << opt_.unit << "/s " << std::setprecision(1) << samples_per_sec() << " time " << elapsed_seconds() << 's';
   for (const auto& [name, value] : metrics) os << ' ' << name << ' ' << std::setprecision(4) << value;
   os << '\n';
   *opt_.out << os.str() << std::flush;

@@ -34,6 +34,8 @@ struct ProgressOptions {
   int64_t log_every = 100;        // plain mode: a line every this many steps
   double refresh_seconds = 0.1;   // tty mode: redraw at most this often
   int bar_width = 20;
+  std::string label = "epoch";  // what the line starts with ("epoch 2/10")
+  std::string unit = "samples";  // what update()'s batch_size counts ("samples/s"; char_gpt: "tokens")
 };
 
 class ProgressBar {
