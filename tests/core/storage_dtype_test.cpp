@@ -171,7 +171,8 @@ TEST(StorageDtypes, ArithmeticIsADTypeErrorNamingTheOp) {
     refused("scatter_add", [&] { (void)a.scatter_add(0, tensor({1}), a.narrow(0, 0, 1)); });
     refused("sort", [&] { (void)sort(a); });
     refused("topk", [&] { (void)topk(a, 1); });
-    refused("where", [&] { (void)a.masked_fill(f > 0, 0); });  // masked_fill is made of where
+    refused("masked_fill", [&] { (void)a.masked_fill(f > 0, 0); });
+    refused("masked_fill", [&] { (void)masked_fill(a, f > 0, 0); });
     refused("arange", [&] { (void)arange(0, 3, 1, t); });
     refused("randint", [&] { (void)randint(0, 3, {2}, t); });
     refused("rand", [&] { (void)rand({2}, t); });
