@@ -64,6 +64,18 @@ void launch_copy(const StridedArray& src, const StridedArray& dst, cudaStream_t 
     if (sync_debug_enabled()) KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
     return;
   }
+  if (src.dtype == dst.dtype && is_storage_only(dst.dtype)) {
+    // A storage-only dtype (no kernels of its own) copies its bits as the
+    // unsigned integer of its size; converting it on a GPU is not supported.
+    const StridedArray* ins[] = {&src};
+    switch (element_size(dst.dtype)) {
+      case 1: launch_map<uint8_t, uint8_t>("copy", dst, ins, Identity{}, stream); break;
+      case 2: launch_map<uint16_t, uint16_t>("copy", dst, ins, Identity{}, stream); break;
+      case 4: launch_map<uint32_t, uint32_t>("copy", dst, ins, Identity{}, stream); break;
+      default: launch_map<uint64_t, uint64_t>("copy", dst, ins, Identity{}, stream); break;
+    }
+    return;
+  }
   visit_dtype(dst.dtype, [&](auto out_tag) {
     using TOut = decltype(out_tag);
     visit_dtype(src.dtype, [&](auto in_tag) {
@@ -78,7 +90,7 @@ void launch_fill(const StridedArray& out, const void* value, cudaStream_t stream
   KILN_NVTX_RANGE("fill");
   const int64_t n = numel(out);
   if (n == 0) return;
-  visit_dtype(out.dtype, [&](auto tag) {
+  auto fill_as = [&](auto tag) {
     using T = decltype(tag);
     T v;
     std::memcpy(&v, value, sizeof(T));
@@ -89,7 +101,19 @@ void launch_fill(const StridedArray& out, const void* value, cudaStream_t stream
       fill_strided_kernel<T><<<grid_for(n, kThreads), kThreads, 0, stream>>>(make_map_args<1>(ops), v);
     }
     KILN_CHECK_LAUNCH("fill", stream);
-  });
+  };
+  if (is_storage_only(out.dtype)) {
+    // `value` holds the element's bits (converted on the host): store them
+    // as the unsigned integer of the element's size, as launch_copy moves them.
+    switch (element_size(out.dtype)) {
+      case 1: fill_as(uint8_t{}); break;
+      case 2: fill_as(uint16_t{}); break;
+      case 4: fill_as(uint32_t{}); break;
+      default: fill_as(uint64_t{}); break;
+    }
+    return;
+  }
+  visit_dtype(out.dtype, fill_as);
 }
 
 void launch_arange(void* out, DType dtype, int64_t n, double start, double step, cudaStream_t stream) {

@@ -105,9 +105,9 @@ Scalar Tensor::item_scalar() const {
   KILN_CHECK(numel() == 1, ValueError, "item: only a tensor with one element can be converted to a scalar, got shape ",
              shape_str(sizes()));
   Tensor c = device().is_cpu() ? *this : to(Device(kCPU));
-  return visit_dtype(c.dtype(), [&](auto tag) -> Scalar {
+  return visit_any_dtype(c.dtype(), [&](auto tag) -> Scalar {
     using T = decltype(tag);
-    return Scalar(*static_cast<const T*>(c.raw_data_ptr()));
+    return Scalar(widen(*static_cast<const T*>(c.raw_data_ptr())));
   });
 }
 

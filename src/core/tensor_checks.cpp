@@ -51,6 +51,19 @@ void check_floating(const char* op, const Tensor& t) {
   KILN_CHECK(is_floating(t.dtype()), DTypeError, op, ": expected a floating point tensor, got ", describe(t));
 }
 
+void check_computable(const char* op, const Tensor& t) {
+  if (!t.defined() || !is_storage_only(t.dtype())) return;
+  throw DTypeError(str_cat(op, ": ", describe(t), " has a storage-only dtype (", dtype_name(t.dtype()),
+                           "): kiln stores, copies and converts it but computes nothing in it; convert it with "
+                           ".to(kFloat32) on the CPU first"));
+}
+
+void check_computable(const char* op, DType d) {
+  KILN_CHECK(!is_storage_only(d), DTypeError, op, ": cannot make a tensor of the storage-only dtype ", dtype_name(d),
+             " (kiln stores, copies and converts it but computes nothing in it); make it in another dtype and "
+             "convert it with .to() on the CPU");
+}
+
 std::string describe(const Tensor& t) {
   if (!t.defined()) return "undefined";
   std::ostringstream os;

@@ -19,5 +19,11 @@ void check_defined(const char* op, const Tensor& t, const char* name = "input");
 // Throws DeviceError naming op and both devices unless all are on one device.
 void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors);
 void check_floating(const char* op, const Tensor& t);
+// Throws DTypeError naming op unless t is undefined or of a dtype kiln
+// computes with: a storage-only dtype (kiln/core/dtype.h) reaches no
+// arithmetic, not even through a conversion the op would make first.
+void check_computable(const char* op, const Tensor& t);
+// The same for an op that makes a tensor of dtype d (arange, randint).
+void check_computable(const char* op, DType d);
 
 }  // namespace kiln::detail

@@ -13,9 +13,11 @@ void CpuBackend::copy(const Tensor& src, Tensor& dst) {
     std::memcpy(dst.raw_data_ptr(), src.raw_data_ptr(), dst.numel() * dst.element_size());
     return;
   }
-  visit_dtype(dst.dtype(), [&](auto out_tag) {
+  // Copies and conversions are the one arithmetic-free work the storage-only
+  // dtypes get, so they dispatch over every dtype.
+  visit_any_dtype(dst.dtype(), [&](auto out_tag) {
     using TOut = decltype(out_tag);
-    visit_dtype(src.dtype(), [&](auto in_tag) {
+    visit_any_dtype(src.dtype(), [&](auto in_tag) {
       using TIn = decltype(in_tag);
       map_elements<TOut, TIn>(dst, {&src}, [](auto v) { return convert<TOut>(v); });
     });
@@ -35,7 +37,7 @@ void CpuBackend::transfer(const Tensor& src, Tensor& dst, bool) {
 }
 
 void CpuBackend::fill(Tensor& out, const Scalar& value) {
-  visit_dtype(out.dtype(), [&](auto tag) {
+  visit_any_dtype(out.dtype(), [&](auto tag) {  // zeros(shape, kInt8) too
     using T = decltype(tag);
     const T v = value.to<T>();
     map_elements<T>(out, {}, [v]() { return static_cast<opmath_t<T>>(v); });

@@ -18,9 +18,10 @@ void CudaBackend::copy(const Tensor& src, Tensor& dst) {
 void CudaBackend::fill(Tensor& out, const Scalar& value) {
   if (out.numel() == 0) return;
   LaunchContext ctx(out.device());
-  // The value converted on the host exactly as the CPU backend converts it.
+  // The value converted on the host exactly as the CPU backend converts it
+  // (the storage-only dtypes too: zeros(shape, kInt8) fills on a GPU as on the CPU).
   unsigned char bytes[8] = {};
-  visit_dtype(out.dtype(), [&](auto tag) {
+  visit_any_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = value.to<T>();
     std::memcpy(bytes, &v, sizeof(T));

@@ -30,8 +30,9 @@ MPI_Datatype mpi_type(DType t) {
     case DType::BFloat16: return MPI_UINT16_T;  // moved as bits; reduced by the user ops
     case DType::Float32: return MPI_FLOAT;
     case DType::Float64: return MPI_DOUBLE;
+    default: break;  // the storage-only dtypes (kiln/core/dtype.h)
   }
-  return MPI_BYTE;
+  throw_storage_only(t);
 }
 
 MPI_Op mpi_op(const MpiRuntime& rt, DType t, ReduceOp op) {

@@ -30,8 +30,9 @@ ncclDataType_t nccl_type(DType t) {
     case DType::BFloat16: return ncclBfloat16;
     case DType::Float32: return ncclFloat32;
     case DType::Float64: return ncclFloat64;
+    default: break;  // the storage-only dtypes (kiln/core/dtype.h)
   }
-  return ncclUint8;
+  throw_storage_only(t);
 }
 
 ncclRedOp_t nccl_op(ReduceOp op) {

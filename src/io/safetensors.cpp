@@ -5,6 +5,7 @@
 #include "kiln/io/safetensors.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
@@ -49,14 +51,23 @@ const char* dtype_code(DType t) {
     case kInt32: return "I32";
     case kUInt8: return "U8";
     case kBool: return "BOOL";
+    case kInt8: return "I8";
+    case kInt16: return "I16";
+    case kUInt16: return "U16";
+    case kUInt32: return "U32";
+    case kUInt64: return "U64";
+    case kFloat8_e4m3fn: return "F8_E4M3";
+    case kFloat8_e5m2: return "F8_E5M2";
   }
   return "?";
 }
 
 bool dtype_from_code(const std::string& code, DType* out) {
-  static const std::pair<const char*, DType> table[] = {{"F64", kFloat64}, {"F32", kFloat32}, {"F16", kFloat16},
-                                                       {"BF16", kBFloat16}, {"I64", kInt64},  {"I32", kInt32},
-                                                       {"U8", kUInt8},     {"BOOL", kBool}};
+  // Every dtype of the safetensors spec; the last seven are storage only in kiln (kiln/core/dtype.h).
+  static const std::pair<const char*, DType> table[] = {
+      {"F64", kFloat64}, {"F32", kFloat32}, {"F16", kFloat16}, {"BF16", kBFloat16},        {"I64", kInt64},
+      {"I32", kInt32},   {"U8", kUInt8},    {"BOOL", kBool},   {"I8", kInt8},              {"I16", kInt16},
+      {"U16", kUInt16},  {"U32", kUInt32},  {"U64", kUInt64},  {"F8_E4M3", kFloat8_e4m3fn}, {"F8_E5M2", kFloat8_e5m2}};
   for (const auto& [c, t] : table)
     if (code == c) {
       *out = t;
@@ -158,7 +169,7 @@ Entry parse_entry(const std::string& name, const json& info, const std::string& 
   if (!dtype.is_string()) fail(source, where + ": dtype must be a string, got " + brief(dtype));
   if (!dtype_from_code(dtype.get<std::string>(), &e.dtype))
     fail(source, where + ": unsupported dtype \"" + kiln::detail::clip(dtype.get<std::string>()) +
-                     "\" (kiln reads F64, F32, F16, BF16, I64, I32, U8, BOOL)");
+                     "\" (kiln reads F64, F32, F16, BF16, I64, I32, U8, BOOL, I8, I16, U16, U32, U64, F8_E4M3, F8_E5M2)");
   const json& shape = field("shape");
   if (!shape.is_array()) fail(source, where + ": shape must be an array, got " + brief(shape));
   for (const json& d : shape) {
@@ -250,8 +261,12 @@ std::string read_header(const std::function<void(void*, uint64_t, uint64_t)>& re
   return text;
 }
 
+// Gives the tensor of entry e as a view of the file's bytes at `offset` (an
+// undefined Tensor when it cannot, and the bytes are read instead).
+using AliasFn = std::function<Tensor(const Entry& e, uint64_t offset)>;
+
 SafetensorsContents load_from(const std::function<void(void*, uint64_t, uint64_t)>& read_raw, uint64_t total,
-                              Device device, const std::string& source) {
+                              Device device, const std::string& source, const AliasFn& alias = nullptr) {
   uint64_t n = 0;
   const std::string text = read_header(read_raw, total, source, &n);
   const uint64_t data_start = 8 + n;
@@ -259,8 +274,11 @@ SafetensorsContents load_from(const std::function<void(void*, uint64_t, uint64_t
   SafetensorsContents out;
   out.metadata = std::move(h.metadata);
   for (const Entry& e : h.entries) {
-    Tensor t = kiln::detail::make_empty(e.shape, e.dtype, Device(kCPU));
-    if (e.end > e.begin) read_raw(t.raw_data_ptr(), data_start + e.begin, e.end - e.begin);
+    Tensor t = alias ? alias(e, data_start + e.begin) : Tensor();
+    if (!t.defined()) {
+      t = kiln::detail::make_empty(e.shape, e.dtype, Device(kCPU));
+      if (e.end > e.begin) read_raw(t.raw_data_ptr(), data_start + e.begin, e.end - e.begin);
+    }
     if (e.dtype == kBool) {
       // Only 0 and 1 are valid bools; anything else would be undefined behaviour to read as bool.
       const auto* bytes = static_cast<const unsigned char*>(t.raw_data_ptr());
@@ -346,7 +364,23 @@ void save_safetensors(const std::string& path, const StateDict& tensors, const M
   internal::write_file_atomically(path, [&](const internal::ByteSink& sink) { write_safetensors(tensors, metadata, sink); });
 }
 
-SafetensorsContents load_safetensors(const std::string& path, Device device) {
+namespace {
+
+// A read-only view of a whole file (PROT_READ | PROT_WRITE, MAP_PRIVATE:
+// writes go to private copies of the touched pages, never to the file).
+// Tensors loaded from it alias it and keep it alive; it is unmapped with
+// the last of them.
+struct FileMapping {
+  void* base = MAP_FAILED;
+  size_t size = 0;
+  ~FileMapping() {
+    if (base != MAP_FAILED) ::munmap(base, size);
+  }
+};
+
+}  // namespace
+
+SafetensorsContents load_safetensors(const std::string& path, Device device, LoadMode mode) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
   struct FdCloser {
@@ -371,7 +405,30 @@ SafetensorsContents load_safetensors(const std::string& path, Device device) {
       size -= static_cast<uint64_t>(got);
     }
   };
-  return load_from(read_raw, total, device, path);
+  // LoadMode::Map: tensor data is mapped, not read (kiln/io/safetensors.h
+  // says what that guarantees). The header is still read with pread and
+  // checked, with every offset, against the size fstat gave before a mapped
+  // byte is touched. A tensor whose bytes are not aligned to its element
+  // size is read into memory of its own instead, and so is everything when
+  // the file cannot be mapped.
+  std::shared_ptr<FileMapping> mapping;
+  if (mode == LoadMode::Map && total >= 8 && total <= std::numeric_limits<size_t>::max()) {
+    auto m = std::make_shared<FileMapping>();
+    m->size = static_cast<size_t>(total);
+    m->base = ::mmap(nullptr, m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (m->base != MAP_FAILED) mapping = std::move(m);
+  }
+  AliasFn alias;
+  if (mapping) {
+    alias = [&mapping](const Entry& e, uint64_t offset) -> Tensor {
+      if (e.end == e.begin) return Tensor();
+      char* p = static_cast<char*>(mapping->base) + offset;
+      if (reinterpret_cast<uintptr_t>(p) % element_size(e.dtype) != 0) return Tensor();
+      std::shared_ptr<FileMapping> keep = mapping;
+      return from_blob(p, e.shape, [keep](void*) {}, TensorOptions(e.dtype));
+    };
+  }
+  return load_from(read_raw, total, device, path, alias);
 }
 
 }  // namespace kiln::io

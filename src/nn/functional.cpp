@@ -229,3 +229,36 @@ Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& o) {
 }
 
 }  // namespace kiln::nn::functional
+
+namespace kiln::nn::functional {
+
+Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& o) {
+  return kiln::layer_norm(input, o.normalized_shape(), o.weight(), o.bias(), o.eps());
+}
+
+Tensor embedding(const Tensor& input, const Tensor& weight, const EmbeddingFuncOptions& o) {
+  const char* op = "embedding";
+  KILN_CHECK(!o.sparse(), ValueError, op, ": sparse=true is not supported (kiln has no sparse tensors)");
+  KILN_CHECK(!o.scale_grad_by_freq(), ValueError, op,
+             ": scale_grad_by_freq=true is not supported (the gradient of weight is the plain sum of its rows)");
+  if (o.max_norm()) {
+    detail::check_defined(op, input);
+    detail::check_defined(op, weight, "weight");
+    KILN_CHECK(weight.dim() == 2, ShapeError, op, ": weight must be [num_embeddings, dim], got ",
+               detail::describe(weight));
+    KILN_CHECK(*o.max_norm() >= 0, ValueError, op, ": max_norm must be >= 0, got ", *o.max_norm());
+    // LibTorch's embedding_renorm_: each row the ids pick whose norm exceeds
+    // max_norm is scaled by max_norm / (norm + 1e-7), in place and unrecorded.
+    // A row picked twice is written twice with the same value.
+    NoGradGuard no_grad;
+    const Tensor ids = input.flatten();
+    const Tensor rows = weight.index_select(0, ids);
+    const Tensor norms = rows.norm(o.norm_type(), {1}, /*keepdim=*/true);
+    const Tensor scale = where(norms > *o.max_norm(), *o.max_norm() / (norms + 1e-7), ones_like(norms));
+    Tensor w = weight;
+    w.index_put_({ids}, rows * scale);
+  }
+  return kiln::embedding(weight, input, o.padding_idx());
+}
+
+}  // namespace kiln::nn::functional

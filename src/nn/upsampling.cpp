@@ -68,11 +68,7 @@ void GroupNormImpl::pretty_print(std::ostream& os) const {
 }
 
 Tensor UpsampleImpl::forward(const Tensor& x) {
-  return functional::interpolate(x, functional::InterpolateFuncOptions()
-                                        .size(options.size())
-                                        .scale_factor(options.scale_factor())
-                                        .mode(options.mode())
-                                        .align_corners(options.align_corners()));
+  return functional::interpolate(x, options);  // InterpolateFuncOptions is UpsampleOptions
 }
 
 void UpsampleImpl::pretty_print(std::ostream& os) const {

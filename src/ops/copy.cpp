@@ -74,6 +74,10 @@ Tensor Tensor::to(Device target, bool non_blocking, bool copy) const {
 Tensor Tensor::to(Device device, DType dtype, bool non_blocking, bool copy) const {
   detail::check_defined("to", *this);
   if (device == this->device() && dtype == this->dtype()) return copy ? clone() : *this;
+  // Storage-only dtypes convert on the CPU only: convert on whichever side is the CPU.
+  if (is_storage_only(dtype) || is_storage_only(this->dtype())) {
+    return this->device().is_cpu() ? to(dtype).to(device, non_blocking) : to(device, non_blocking).to(dtype);
+  }
   // Convert where the data is smaller, so the transfer moves fewer bytes.
   if (kiln::element_size(dtype) < element_size()) return to(dtype).to(device, non_blocking);
   return to(device, non_blocking).to(dtype);

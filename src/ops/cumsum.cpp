@@ -12,6 +12,7 @@ namespace kiln {
 namespace detail {
 
 Tensor running_sum(const Tensor& x, int64_t d, bool reverse) {
+  check_computable("cumsum", x);
   NoGradGuard no_grad;
   const DType dtype = is_floating(x.dtype()) ? x.dtype() : kInt64;
   Tensor xc = x.detach().to(dtype).contiguous();

@@ -29,6 +29,8 @@ Tensor binary_kernel(const char* name, BinaryOp op, const Tensor& a, const Tenso
   detail::check_defined(name, a, "first input");
   detail::check_defined(name, b, "second input");
   detail::check_same_device(name, {&a, &b});
+  detail::check_computable(name, a);
+  detail::check_computable(name, b);
   Shape out_shape = broadcast_shapes(a.sizes(), b.sizes(), name);
   const bool to_bool = detail::is_comparison(op) || op == BinaryOp::LogicalAnd || op == BinaryOp::LogicalOr;
   Tensor out = detail::make_empty(out_shape, to_bool ? kBool : compute, a.device());
@@ -42,6 +44,7 @@ Tensor binary_kernel(const char* name, BinaryOp op, const Tensor& a, const Tenso
 
 Tensor unary_kernel(const char* name, UnaryOp op, const Tensor& x, DType compute, UnaryParams params = {}) {
   detail::check_defined(name, x);
+  detail::check_computable(name, x);
   Tensor out = detail::make_empty(x.sizes(), compute, x.device());
   if (out.numel() == 0) return out;
   NoGradGuard no_grad;
@@ -53,6 +56,8 @@ Tensor unary_kernel(const char* name, UnaryOp op, const Tensor& x, DType compute
 DType checked_result_type(const char* name, const Tensor& a, const Tensor& b) {
   detail::check_defined(name, a, "first input");
   detail::check_defined(name, b, "second input");
+  detail::check_computable(name, a);
+  detail::check_computable(name, b);
   return result_type(a, b);
 }
 
@@ -327,6 +332,8 @@ Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", BinaryOp::Ge,
 
 bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
   detail::check_same_device("allclose", {&a, &b});
+  detail::check_computable("allclose", a);
+  detail::check_computable("allclose", b);
   NoGradGuard no_grad;
   Tensor af = a.to(kFloat64), bf = b.to(kFloat64);
   Tensor close = le(abs(af - bf), atol + rtol * abs(bf));

@@ -70,6 +70,7 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, const 
   KILN_CHECK(std::isfinite(count) && count < 9.2e18, ValueError, "arange: [", s, ", ", e, ") with step ", st,
              " holds ", count, " elements, more than a tensor can");
   const int64_t n = static_cast<int64_t>(count);
+  detail::check_computable("arange", o.dtype());
   Tensor t = make_empty({n}, o.dtype(), o.device());
   if (n > 0) detail::backend_of(t).arange(t, s, st);
   return finish(t, o);
@@ -125,6 +126,7 @@ Tensor randn(IntArrayRef shape, const TensorOptions& opts) {
 
 Tensor randint(int64_t low, int64_t high, IntArrayRef shape, const TensorOptions& opts) {
   KILN_CHECK(high > low, ValueError, "randint: empty range [", low, ", ", high, ")");
+  detail::check_computable("randint", opts.dtype());
   Tensor t = make_empty(shape, opts.dtype(), opts.device());
   auto state = detail::reserve_philox_blocks((t.numel() + 1) / 2);
   if (t.numel() > 0) detail::backend_of(t).randint(t, low, high, state);

@@ -146,6 +146,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index_in) {
   check_index_range("index_select", index, xs.size(d), d);
   Shape out_shape = xs.sizes();
   out_shape[d] = index.numel();
+  detail::check_computable("index_select", x);
   Tensor out = detail::make_empty(out_shape, x.dtype(), x.device());
   if (out.numel() > 0) detail::backend_of(x).index_select(xs.detach(), d, index.reshape({-1}), out);
   if (autograd::needs_grad({&x})) {
@@ -174,6 +175,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index_in) {
     KILN_CHECK(j == d || index.size(j) <= x.size(j), ShapeError, "gather: index ", shape_str(index.sizes()),
                " is larger than input ", shape_str(x.sizes()), " in dim ", j);
   if (x.dim() > 0) check_index_range("gather", index, x.size(d), d);
+  detail::check_computable("gather", x);
   Tensor out = detail::make_empty(index.sizes(), x.dtype(), x.device());
   if (out.numel() > 0) detail::backend_of(x).gather(x.detach(), d, index, out);
   if (autograd::needs_grad({&x})) {
@@ -208,6 +210,8 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index_in, cons
                shape_str(src.sizes()), " in any dim, nor than self ", shape_str(self.sizes()), " outside dim ", d);
   }
   if (self.dim() > 0) check_index_range("scatter_add", index, self.size(d), d);
+  detail::check_computable("scatter_add", self);
+  detail::check_computable("scatter_add", src);
   Tensor out = self.detach().clone();
   if (index.numel() > 0) {
     Tensor src_window = src.detach();

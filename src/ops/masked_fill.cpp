@@ -13,6 +13,8 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Scalar& value) {
   const char* op = "masked_fill";
   detail::check_defined(op, x);
   detail::check_defined(op, mask, "mask");
+  // Before where() would refuse it under its own name.
+  detail::check_computable(op, x);
   detail::check_same_device(op, {&x, &mask});
   KILN_CHECK(mask.dtype() == kBool, DTypeError, op, ": mask must be bool, got ", detail::describe(mask));
   KILN_CHECK(broadcast_shapes(x.sizes(), mask.sizes(), op) == x.sizes(), ShapeError, op, ": mask ",

@@ -30,8 +30,9 @@ Shape drop_dims(const Shape& s, const Shape& dims) {
   return out;
 }
 
-// Runs a backend reduction; the result has the keepdim shape.
-Tensor reduce_keepdim(ReduceOp op, const Tensor& x, const Shape& dims, DType dtype) {
+// Runs a backend reduction; the result has the keepdim shape. `name` is the public op, for errors.
+Tensor reduce_keepdim(const char* name, ReduceOp op, const Tensor& x, const Shape& dims, DType dtype) {
+  detail::check_computable(name, x);
   Tensor out = detail::make_empty(keepdim_shape(x, dims), dtype, x.device());
   if (out.numel() == 0) return out;
   NoGradGuard no_grad;
@@ -51,7 +52,7 @@ Tensor sum(const Tensor& x, IntArrayRef dims_in, bool keepdim) {
   Shape dims = detail::normalize_dims("sum", dims_in, x.dim());
   // Integer sums accumulate in int64, like PyTorch.
   const DType dtype = is_floating(x.dtype()) ? x.dtype() : kInt64;
-  Tensor out = finish_dims(reduce_keepdim(ReduceOp::Sum, x, dims, dtype), dims, keepdim);
+  Tensor out = finish_dims(reduce_keepdim("sum", ReduceOp::Sum, x, dims, dtype), dims, keepdim);
   if (autograd::needs_grad({&x})) {
     auto node = std::make_shared<autograd::SumBackward>();
     node->input_sizes = x.sizes();
@@ -83,7 +84,7 @@ static Tensor amax_amin(const char* name, bool is_max, const Tensor& x, IntArray
     KILN_CHECK(x.size(d) > 0, ValueError, name, ": cannot reduce over dim ", d, " of size 0 (input ",
                detail::describe(x), ")");
   KILN_CHECK(x.numel() > 0 || !dims.empty(), ValueError, name, ": cannot reduce an empty tensor");
-  Tensor r = reduce_keepdim(is_max ? ReduceOp::Max : ReduceOp::Min, x, dims, x.dtype());
+  Tensor r = reduce_keepdim(name, is_max ? ReduceOp::Max : ReduceOp::Min, x, dims, x.dtype());
   Tensor out = finish_dims(r, dims, keepdim);
   if (autograd::needs_grad({&x})) {
     auto node = std::make_shared<autograd::AmaxAminBackward>();
@@ -115,6 +116,7 @@ static Tensor arg_extreme(const char* name, detail::ArgReduceOp op, const Tensor
   Tensor xs = x.dim() == 0 ? x.reshape({1}) : x;
   KILN_CHECK(xs.size(d) > 0, ValueError, name, ": cannot reduce over dim ", d, " of size 0 (input ",
              detail::describe(x), ")");
+  detail::check_computable(name, x);
   Tensor out = detail::make_empty(keepdim_shape(xs, {d}), kInt64, x.device());
   if (out.numel() > 0) detail::backend_of(x).arg_reduce(op, xs.detach(), d, out);
   if (x.dim() == 0) return out.reshape({});

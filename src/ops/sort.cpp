@@ -58,6 +58,7 @@ std::tuple<Tensor, Tensor> sort(const Tensor& input, int64_t dim, bool descendin
   const int64_t d = detail::wrap_dim(op, dim, x.dim());
   const int64_t n = x.size(d);
   Tensor rows = rows_of(x, d);
+  detail::check_computable("sort", x);
   Tensor values = detail::make_empty(rows.sizes(), x.dtype(), x.device());
   Tensor indices = detail::make_empty(rows.sizes(), kInt64, x.device());
   if (rows.numel() > 0) detail::backend_of(x).sort(rows, descending, values, indices);
@@ -79,6 +80,7 @@ std::tuple<Tensor, Tensor> topk(const Tensor& input, int64_t k, int64_t dim, boo
   KILN_CHECK(k >= 0 && k <= n, ValueError, op, ": k (", k, ") must be in [0, ", n, "] for dim ", d, " of input ",
              detail::describe(input));
   Tensor rows = rows_of(x, d);
+  detail::check_computable("topk", x);
   Tensor values = detail::make_empty({rows.size(0), k}, x.dtype(), x.device());
   Tensor indices = detail::make_empty({rows.size(0), k}, kInt64, x.device());
   if (values.numel() > 0) detail::backend_of(x).topk(rows, k, largest, values, indices);

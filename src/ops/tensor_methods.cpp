@@ -86,25 +86,22 @@ std::vector<Tensor> Tensor::split(IntArrayRef sizes, int64_t d) const { return k
 std::vector<Tensor> Tensor::split_with_sizes(IntArrayRef sizes, int64_t d) const {
   return kiln::split_with_sizes(*this, sizes, d);
 }
-// masked_fill is where(mask, value, self): one definition, differentiable
-// for self and a tensor value. (If a dedicated masked_fill op lands, these
-// forward to it.)
-static void check_mask(const char* op, const Tensor& self, const Tensor& mask) {
-  detail::check_defined(op, self, "self");
-  detail::check_defined(op, mask, "mask");
-  KILN_CHECK(mask.dtype() == kBool, DTypeError, op, ": mask must be bool, got ", detail::describe(mask));
-  KILN_CHECK(broadcast_shapes(mask.sizes(), self.sizes(), op) == self.sizes(), ShapeError, op, ": mask ",
-             shape_str(mask.sizes()), " does not broadcast to self ", shape_str(self.sizes()));
-}
-Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {
-  check_mask("masked_fill", *this, mask);
-  return kiln::where(mask, scalar_tensor(value, TensorOptions(dtype()).device(device())), *this);
-}
+// masked_fill with a number is the masked_fill op (src/ops/masked_fill.cpp,
+// which validates the mask and the value). With a 0-dim tensor value it is
+// where(mask, value, self), so the value gets a gradient as in LibTorch; the
+// value may be a CPU tensor for a CUDA self, as LibTorch allows.
+Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const { return kiln::masked_fill(*this, mask, value); }
 Tensor Tensor::masked_fill(const Tensor& mask, const Tensor& value) const {
-  check_mask("masked_fill", *this, mask);
-  detail::check_defined("masked_fill", value, "value");
-  KILN_CHECK(value.dim() == 0, ShapeError, "masked_fill: value must be a 0-dim tensor, got ", detail::describe(value));
-  return kiln::where(mask, value.to(dtype()), *this);
+  const char* op = "masked_fill";
+  detail::check_defined(op, *this, "self");
+  detail::check_defined(op, mask, "mask");
+  detail::check_defined(op, value, "value");
+  detail::check_same_device(op, {this, &mask});
+  KILN_CHECK(mask.dtype() == kBool, DTypeError, op, ": mask must be bool, got ", detail::describe(mask));
+  KILN_CHECK(broadcast_shapes(mask.sizes(), sizes(), op) == sizes(), ShapeError, op, ": mask ",
+             shape_str(mask.sizes()), " must broadcast to the input's shape ", shape_str(sizes()));
+  KILN_CHECK(value.dim() == 0, ShapeError, op, ": value must be a 0-dim tensor, got ", detail::describe(value));
+  return kiln::where(mask, value.to(device(), dtype()), *this);
 }
 Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) {
   detail::check_inplace("masked_fill_", *this, {});

@@ -185,6 +185,17 @@ TEST(Methods, MaskedFillAndItsGradient) {
   EXPECT_EQ(z.to_vector<float>(), (std::vector<float>{5, 0, 0, 5}));
   EXPECT_THROW(z.masked_fill(zeros({2, 2}), 1.0), DTypeError) << "the mask must be bool";
   EXPECT_THROW(z.masked_fill(mask({1, 0, 1}), 1.0), ShapeError);
+  // The method is the masked_fill op, errors included (a float into an integer tensor).
+  Tensor m = mask({0, 1, 1, 0}).view({2, 2});
+  EXPECT_TRUE(equal(x.detach().masked_fill(m, 7.0), masked_fill(x.detach(), m, 7.0)));
+  EXPECT_THROW(zeros({2, 2}, kInt64).masked_fill(m, 0.5), DTypeError);
+  EXPECT_EQ(zeros({2, 2}, kInt64).masked_fill(m, 3).to_vector<int64_t>(), (std::vector<int64_t>{0, 3, 3, 0}));
+  // A 0-dim tensor value gets its gradient: the number of filled elements.
+  Tensor v = scalar_tensor(2.0, kFloat64).requires_grad_();
+  Tensor w = tensor({1.0, 2.0, 3.0, 4.0}).view({2, 2});
+  w.masked_fill(m, v).sum().backward();
+  EXPECT_EQ(v.grad().item<double>(), 2.0);
+  EXPECT_THROW(w.masked_fill(m, tensor({1.0, 2.0})), ShapeError) << "the value must be 0-dim";
 }
 
 TEST(Methods, ArithmeticWithScalarsAndAlpha) {

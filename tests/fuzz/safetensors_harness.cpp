@@ -1,6 +1,7 @@
 // safetensors from bytes in memory and from a file. What loads is used (every
 // tensor summed) and, from bytes, must survive a save/load round trip
 // unchanged: the writer and the reader agree on everything the reader accepts.
+// From a file, the mapped and the read load must agree.
 #include <kiln/io/io.h>
 #include <kiln/kiln.h>
 
@@ -61,9 +62,24 @@ Outcome run_safetensors_bytes(const uint8_t* data, size_t size) {
   return o;
 }
 
+// From a file both ways: mapped (the default) and read (LoadMode::Read).
+// They accept the same files and give the same bytes.
 Outcome run_safetensors_file(const uint8_t* data, size_t size) {
   const std::string path = write_scratch("input.safetensors", data, size);
-  return accepts([&] { use(io::load_safetensors(path)); });
+  io::SafetensorsContents mapped, read;
+  const Outcome o = accepts([&] { mapped = io::load_safetensors(path); });
+  const Outcome r = accepts([&] { read = io::load_safetensors(path, Device(kCPU), io::LoadMode::Read); });
+  if (o != r) property_failed("safetensors_file", "the mapped and the read load disagree on accepting the file");
+  if (o != Outcome::kAccepted) return o;
+  use(mapped);
+  if (mapped.metadata != read.metadata || mapped.tensors.size() != read.tensors.size())
+    property_failed("safetensors_file", "the mapped and the read load give different contents");
+  for (const auto& [name, t] : mapped.tensors) {
+    auto it = read.tensors.find(name);
+    if (it == read.tensors.end() || !same_bytes(t, it->second))
+      property_failed("safetensors_file", "tensor \"" + name + "\" differs between the mapped and the read load");
+  }
+  return o;
 }
 
 }  // namespace kiln::fuzz

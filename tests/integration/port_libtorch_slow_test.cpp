@@ -5,7 +5,8 @@
 //     is kiln::data::FashionMNIST(root, kiln::data::Split::Train) (same
 //     images() and targets() tensors);
 // It trains for one epoch (Adam 1e-3, batch 128) and must reach the test
-// accuracy kiln's own example reaches over one epoch (see the assertion).
+// accuracy kiln's own example reaches over one epoch (see the assertion);
+// about 20 s on two idle cores, more on a loaded machine (label `slow`).
 #include <gtest/gtest.h>
 
 #include <kiln/kiln.h>
@@ -101,10 +102,12 @@ TEST(PortFromLibTorch, FashionMnistCnnTrainsToTheExamplesAccuracyInOneEpoch) {
     GTEST_SKIP() << "no Fashion-MNIST under " << root << " (Debian package dataset-fashion-mnist)";
   const Result r = train(root, /*epochs=*/1, /*batch_size=*/128, /*threads=*/2);
   // kiln's examples/fashion_mnist with the same model, optimizer, batch and
-  // one epoch (--optimizer adam --lr 0.001 --epochs 1) reaches 0.88-0.89;
-  // a correct port lands within a point of it.
-  EXPECT_GT(r.test_accuracy, 0.87);
-  EXPECT_LT(r.train_loss, 0.45);
+  // one epoch (--optimizer adam --lr 0.001 --epochs 1 --seed 0, CPU) reached
+  // 0.8693 test accuracy (its lr has a warmup and cosine schedule); this
+  // port reached 0.8722 (train loss 0.412). A correct port lands within a
+  // point of the example.
+  EXPECT_GT(r.test_accuracy, 0.86);
+  EXPECT_LT(r.train_loss, 0.5);
 }
 
 }  // namespace

@@ -174,8 +174,8 @@ TEST(SafetensorsRejects, DuplicateTensorNames) {
 }
 
 TEST(SafetensorsRejects, UnknownDtype) {
-  expect_rejected(file_from(R"({"a":{"dtype":"I8","shape":[2],"data_offsets":[0,2]}})", "xy"),
-                  "unsupported dtype \"I8\"");
+  expect_rejected(file_from(R"({"a":{"dtype":"X9","shape":[2],"data_offsets":[0,2]}})", "xy"),
+                  "unsupported dtype \"X9\"");
 }
 
 TEST(SafetensorsRejects, MissingField) {
@@ -274,7 +274,13 @@ TEST(SafetensorsPython, FileWrittenByKilnReadsInPythonAndViceVersa) {
   io::save_safetensors(from_kiln,
                        {{"w", kiln::tensor({1.5f, -2.0f, 3.25f}, kiln::kFloat32).view({3, 1})},
                         {"n", kiln::tensor({7, -8}, kiln::kInt64)},
-                        {"h", kiln::tensor({0.5f, 1.0f}).to(kiln::kBFloat16)}},
+                        {"h", kiln::tensor({0.5f, 1.0f}).to(kiln::kBFloat16)},
+                        // the storage-only dtypes: their codes and bytes as safetensors has them
+                        {"i8", kiln::tensor({-3, 100}).to(kiln::kInt8)},
+                        {"u16", kiln::tensor({65535, 2}).to(kiln::kUInt16)},
+                        {"u64", kiln::full({1}, int64_t{1} << 40, kiln::kInt64).to(kiln::kUInt64)},
+                        {"f8a", kiln::tensor({1.0f, -2.0f}).to(kiln::kFloat8_e4m3fn)},
+                        {"f8b", kiln::tensor({1.0f, 57344.0f}).to(kiln::kFloat8_e5m2)}},
                        {{"who", "kiln"}});
   // The script checks kiln's file with safetensors' own parser (no numpy or
   // torch needed) and writes one back with safetensors' own serializer.
@@ -290,6 +296,13 @@ assert list(got["w"]["shape"]) == [3, 1], got["w"]
 assert struct.unpack("<3f", bytes(got["w"]["data"])) == (1.5, -2.0, 3.25)
 assert struct.unpack("<2q", bytes(got["n"]["data"])) == (7, -8)
 assert bytes(got["h"]["data"]) == bytes([0x00, 0x3f, 0x80, 0x3f])
+codes = {k: str(got[k]["dtype"]).upper() for k in ("i8", "u16", "u64", "f8a", "f8b")}
+assert codes == {"i8": "I8", "u16": "U16", "u64": "U64", "f8a": "F8_E4M3", "f8b": "F8_E5M2"} or \
+       codes == {"i8": "INT8", "u16": "UINT16", "u64": "UINT64", "f8a": "FLOAT8_E4M3FN", "f8b": "FLOAT8_E5M2"}, codes
+assert struct.unpack("<2b", bytes(got["i8"]["data"])) == (-3, 100)
+assert struct.unpack("<2H", bytes(got["u16"]["data"])) == (65535, 2)
+assert struct.unpack("<Q", bytes(got["u64"]["data"])) == (1 << 40,)
+assert bytes(got["f8a"]["data"]) == bytes([0x38, 0xC0]) and bytes(got["f8b"]["data"]) == bytes([0x3C, 0x7B])
 keep = []
 def spec(dtype, shape, raw):
     # safetensors >= 0.6 takes TensorSpec(data_ptr, data_len); older versions a dict with "data".
@@ -299,7 +312,10 @@ def spec(dtype, shape, raw):
     keep.append(buf)
     return safetensors.TensorSpec(dtype=dtype, shape=shape, data_ptr=ctypes.addressof(buf), data_len=len(raw))
 out = serialize({"x": spec("float64", [2], struct.pack("<2d", 0.25, -4.0)),
-                 "m": spec("bool", [3], bytes([1, 0, 1]))},
+                 "m": spec("bool", [3], bytes([1, 0, 1])),
+                 "q": spec("int8", [2], struct.pack("<2b", -128, 7)),
+                 "r": spec("uint32", [1], struct.pack("<I", 4000000000)),
+                 "s": spec("float8_e5m2", [2], bytes([0x3C, 0xC0]))},
                 metadata={"who": "python"})
 open(dst, "wb").write(out)
 )";
@@ -310,6 +326,11 @@ open(dst, "wb").write(out)
   EXPECT_EQ(c.tensors.at("x").to_vector<double>(), (std::vector<double>{0.25, -4.0}));
   EXPECT_EQ(c.tensors.at("m").dtype(), kiln::kBool);
   EXPECT_EQ(c.tensors.at("m").to_vector<bool>(), (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(c.tensors.at("q").dtype(), kiln::kInt8);
+  EXPECT_EQ(c.tensors.at("q").to_vector<int8_t>(), (std::vector<int8_t>{-128, 7}));
+  EXPECT_EQ(c.tensors.at("r").to_vector<uint32_t>(), (std::vector<uint32_t>{4000000000u}));
+  EXPECT_EQ(c.tensors.at("s").dtype(), kiln::kFloat8_e5m2);
+  EXPECT_EQ(c.tensors.at("s").to(kiln::kFloat32).to_vector<float>(), (std::vector<float>{1.0f, -2.0f}));
 }
 
 }  // namespace

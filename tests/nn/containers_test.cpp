@@ -117,6 +117,30 @@ TEST(ModuleApi, SequentialByNameAndIndexAndExtend) {
   EXPECT_EQ((*seq)[3]->name(), "Tanh");
 }
 
+TEST(ModuleApi, SequentialFromNamedModulesAsLibTorch) {
+  manual_seed(5);
+  nn::Linear fc(4, 3);
+  nn::Sequential seq({{"fc", fc}, {"act", nn::ReLU()}, {"out", std::make_shared<nn::LinearImpl>(3, 2)}});
+  EXPECT_EQ(seq->named_children().keys(), (std::vector<std::string>{"fc", "act", "out"}));
+  EXPECT_EQ(seq->size(), 3u);
+  EXPECT_TRUE((*seq)[0] == fc.ptr()) << "the module itself, not a copy";
+  Tensor x = randn({5, 4});
+  EXPECT_TRUE(equal(seq(x), seq->at<nn::LinearImpl>(2).forward(relu(fc(x)))));
+  EXPECT_EQ(seq->named_parameters().keys(), (std::vector<std::string>{"fc.weight", "fc.bias", "out.weight", "out.bias"}));
+  // The same on the Impl, and a name given twice is refused as push_back refuses it.
+  nn::SequentialImpl impl({{"a", nn::Tanh()}, {"b", nn::ReLU()}});
+  EXPECT_EQ(impl.named_children().keys(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_THROW(nn::Sequential({{"a", nn::Tanh()}, {"a", nn::ReLU()}}), ValueError);
+  // A flat list of modules still means positional names.
+  nn::Sequential flat{nn::ReLU(), nn::ReLU()};
+  EXPECT_EQ(flat->named_children().keys(), (std::vector<std::string>{"0", "1"}));
+  // It clones with its names.
+  auto copy = std::dynamic_pointer_cast<nn::SequentialImpl>(seq->clone());
+  ASSERT_TRUE(copy != nullptr);
+  EXPECT_EQ(copy->named_children().keys(), (std::vector<std::string>{"fc", "act", "out"}));
+  EXPECT_TRUE(equal(copy->forward(x), seq(x)));
+}
+
 TEST(ModuleApi, ModuleListHoldsModulesWithoutAForward) {
   nn::ModuleList list(nn::Linear(3, 3), nn::ReLU());
   list->push_back(nn::Linear(3, 1));

@@ -6,6 +6,8 @@
 #include <kiln/kiln.h>
 
 #include <cmath>
+#include <sstream>
+#include <type_traits>
 
 using namespace kiln;
 namespace F = kiln::nn::functional;
@@ -266,4 +268,79 @@ TEST(NnLayers, LossModulesAreTheFunctionalLosses) {
   EXPECT_TRUE(equal(bce(x, p), binary_cross_entropy_with_logits(x, p, tensor({1.0f, 2.0f, 3.0f}))));
   nn::Identity id;
   EXPECT_TRUE(id(x).is_same(x));
+}
+
+TEST(Functional, LayerNormIsTheLayerNormOp) {
+  manual_seed(3);
+  Tensor x = randn({2, 3, 4}, kFloat64), w = randn({4}, kFloat64), b = randn({4}, kFloat64);
+  expect_close(F::layer_norm(x, F::LayerNormFuncOptions({4}).weight(w).bias(b).eps(1e-3)), layer_norm(x, {4}, w, b, 1e-3),
+               0);
+  // Against the definition over the last two dims, without affine parameters.
+  Tensor y = F::layer_norm(x, F::LayerNormFuncOptions({3, 4}));
+  Tensor mean = x.mean({1, 2}, true), var = x.var({1, 2}, /*correction=*/0, true);
+  expect_close(y, (x - mean) / (var + 1e-5).sqrt(), 1e-12);
+  EXPECT_EQ(F::LayerNormFuncOptions({3, 4}).normalized_shape(), (std::vector<int64_t>{3, 4}));
+  EXPECT_THROW(F::layer_norm(x, F::LayerNormFuncOptions({5})), ShapeError);
+}
+
+TEST(Functional, EmbeddingIsTheEmbeddingOpWithLibTorchsArgumentOrder) {
+  manual_seed(4);
+  Tensor w = randn({5, 3}, kFloat64).requires_grad_();
+  Tensor ids = tensor({4, 0, 4, 2}).view({2, 2});
+  Tensor y = F::embedding(ids, w, F::EmbeddingFuncOptions().padding_idx(-1));
+  expect_close(y, embedding(w, ids, 4), 0);
+  EXPECT_EQ(y.sizes(), (Shape{2, 2, 3}));
+  y.sum().backward();
+  // padding_idx -1 is row 4: no gradient there; rows 0 and 2 get one each.
+  expect_close(w.grad().sum(1), tensor({1.0, 0.0, 1.0, 0.0, 0.0}) * 3, 0);
+  EXPECT_THROW(F::embedding(ids, w, F::EmbeddingFuncOptions().sparse(true)), ValueError);
+  EXPECT_THROW(F::embedding(ids, w, F::EmbeddingFuncOptions().scale_grad_by_freq(true)), ValueError);
+  EXPECT_THROW(F::embedding(tensor({5}), w), IndexError);
+}
+
+TEST(Functional, EmbeddingMaxNormRenormalisesThePickedRowsInPlace) {
+  Tensor w = tensor({3.0, 4.0, 0.3, 0.4, 6.0, 8.0}).view({3, 2}).requires_grad_();
+  // Rows 0 (norm 5) and 1 (norm 0.5) are picked; row 2 (norm 10) is not.
+  Tensor y = F::embedding(tensor({0, 1, 0}), w, F::EmbeddingFuncOptions().max_norm(1.0));
+  const double s = 1.0 / (5.0 + 1e-7);
+  expect_close(w.detach(), tensor({3 * s, 4 * s, 0.3, 0.4, 6.0, 8.0}).view({3, 2}), 1e-12);
+  expect_close(y, tensor({3 * s, 4 * s, 0.3, 0.4, 3 * s, 4 * s}).view({3, 2}), 1e-12);
+  EXPECT_TRUE(w.is_leaf()) << "the renorm is not recorded";
+  y.sum().backward();
+  expect_close(w.grad(), tensor({2.0, 2.0, 1.0, 1.0, 0.0, 0.0}).view({3, 2}), 0);
+  // The 1-norm, as norm_type says.
+  Tensor v = tensor({1.0, 1.0}).view({1, 2});
+  (void)F::embedding(tensor({0}), v, F::EmbeddingFuncOptions().max_norm(1.0).norm_type(1.0));
+  expect_close(v, tensor({0.5, 0.5}).view({1, 2}), 1e-6);
+}
+
+TEST(Functional, InterpolateAndUpsampleShareOneOptionsClass) {
+  static_assert(std::is_same_v<F::InterpolateFuncOptions, nn::UpsampleOptions>, "one definition");
+  Tensor x = arange(4).to(kFloat64).view({1, 1, 2, 2});
+  const auto o = nn::UpsampleOptions().scale_factor(std::vector<double>{2, 2}).mode(kBilinear).align_corners(true);
+  nn::Upsample up(o);
+  expect_close(up(x), F::interpolate(x, o), 0);
+  expect_close(up(x).select(3, 1).flatten(), tensor({1.0 / 3, 1.0 / 3 + 2.0 / 3, 1.0 / 3 + 4.0 / 3, 1.0 / 3 + 2.0}),
+               1e-12);
+}
+
+TEST(NnLayers, DropoutInplaceWritesIntoItsInput) {
+  manual_seed(6);
+  EXPECT_TRUE(nn::DropoutOptions(0.3).inplace(true).inplace());
+  EXPECT_FALSE(nn::DropoutOptions().inplace());
+  nn::Dropout drop(nn::DropoutOptions(0.5).inplace(true));
+  Tensor x = ones({1000});
+  Tensor y = drop(x);
+  EXPECT_TRUE(y.is_same(x));
+  const double zeros_seen = (x == 0.0).sum().item<double>();
+  EXPECT_GT(zeros_seen, 350);
+  EXPECT_LT(zeros_seen, 650);
+  EXPECT_TRUE(equal(x.masked_fill(x == 0.0, 2.0), full({1000}, 2.0f))) << "the others are scaled by 1/(1-p)";
+  // In eval mode it is the identity, in place or not.
+  drop->eval();
+  Tensor z = ones({4});
+  EXPECT_TRUE(equal(drop(z), ones({4})));
+  std::ostringstream os;
+  os << *drop;
+  EXPECT_NE(os.str().find("inplace=true"), std::string::npos) << os.str();
 }

@@ -270,6 +270,67 @@ TEST(ClipGrad, NonFiniteNormThrowsWhenAsked) {
   EXPECT_THROW(optim::clip_grad_norm_({a}, 1.0, 2.0, /*error_if_nonfinite=*/true), kiln::ValueError);
 }
 
+TEST(ClipGrad, NonFiniteNormsAsLibTorch) {
+  // A NaN anywhere: the total is NaN, and scaling by it makes every gradient NaN.
+  Tensor a = kiln::zeros({2}).requires_grad_(), b = kiln::zeros({2}).requires_grad_();
+  a.set_grad(kiln::tensor({NAN, 1.0f}));
+  b.set_grad(kiln::tensor({3.0f, 4.0f}));
+  EXPECT_TRUE(std::isnan(optim::clip_grad_norm_({a, b}, 1.0)));
+  EXPECT_TRUE(std::isnan(b.grad().to_vector<float>()[0]));
+  // An inf and no NaN: the total is inf, in every order, and the gradients are scaled by 0.
+  for (double order : {2.0, 1.0, 3.0, static_cast<double>(INFINITY)}) {
+    a.set_grad(kiln::tensor({INFINITY, 1.0f}));
+    b.set_grad(kiln::tensor({3.0f, 4.0f}));
+    EXPECT_EQ(optim::clip_grad_norm_({a, b}, 1.0, order), INFINITY) << order;
+    EXPECT_EQ(b.grad().to_vector<float>(), (std::vector<float>{0.0f, 0.0f})) << order;
+  }
+  // error_if_nonfinite throws for both and leaves the gradients as they were.
+  for (float bad : {NAN, INFINITY, -INFINITY}) {
+    a.set_grad(kiln::tensor({bad, 1.0f}));
+    b.set_grad(kiln::tensor({3.0f, 4.0f}));
+    try {
+      optim::clip_grad_norm_({a, b}, 1.0, 2.0, /*error_if_nonfinite=*/true);
+      ADD_FAILURE() << "no error for " << bad;
+    } catch (const kiln::ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("error_if_nonfinite"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(b.grad().to_vector<float>(), (std::vector<float>{3.0f, 4.0f}));
+  }
+  // A finite norm with error_if_nonfinite is the plain clip.
+  a.set_grad(kiln::tensor({0.0f, 0.0f}));
+  EXPECT_NEAR(optim::clip_grad_norm_({a, b}, 1.0, 2.0, true), 5.0, 1e-6);
+}
+
+TEST(ClipGrad, ManyGradientsOfMixedDtypesAndTheSingleTensorForm) {
+  // The fused 2-norm over many tensors of mixed dtypes and strides agrees with the plain sum of squares.
+  kiln::manual_seed(11);
+  std::vector<Tensor> params;
+  double sq = 0;
+  for (int i = 0; i < 40; ++i) {
+    const kiln::DType t = i % 3 == 0 ? kiln::kFloat64 : i % 3 == 1 ? kiln::kFloat32 : kiln::kBFloat16;
+    Tensor p = kiln::zeros({i + 1, 3}, t).requires_grad_();
+    Tensor g = kiln::randn({3, i + 1}).to(t).t();  // strided
+    p.set_grad(g);
+    sq += g.to(kiln::kFloat64).square().sum().item<double>();
+    params.push_back(p);
+  }
+  params.push_back(kiln::zeros({3}).requires_grad_());  // no gradient: skipped
+  const double expected = std::sqrt(sq);
+  EXPECT_NEAR(optim::clip_grad_norm_(params, 1e9), expected, 1e-9 * expected);
+  EXPECT_NEAR(optim::clip_grad_norm_(params, 1.0), expected, 1e-9 * expected);
+  double after = 0;
+  for (size_t i = 0; i + 1 < params.size(); ++i) after += params[i].grad().to(kiln::kFloat64).square().sum().item<double>();
+  EXPECT_NEAR(std::sqrt(after), 1.0, 1e-2);  // bf16 gradients round
+  Tensor one = kiln::zeros({2}).requires_grad_();
+  one.set_grad(kiln::tensor({6.0f, 8.0f}));
+  EXPECT_NEAR(optim::clip_grad_norm_(one, 5.0), 10.0, 1e-6);
+  EXPECT_NEAR(one.grad().to_vector<float>()[1], 4.0, 1e-5);
+  optim::clip_grad_value_(one, 1.0);
+  EXPECT_EQ(one.grad().to_vector<float>(), (std::vector<float>{1.0f, 1.0f}));
+  EXPECT_EQ(optim::clip_grad_norm_(std::vector<Tensor>{}, 1.0), 0.0);
+}
+
 TEST(ClipGrad, ValueClampsEachElement) {
   Tensor a = kiln::zeros({3}).requires_grad_();
   a.set_grad(kiln::tensor({0.5f, -3.0f, 2.0f}));

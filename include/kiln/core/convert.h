@@ -15,6 +15,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "kiln/core/float8.h"
 #include "kiln/core/half.h"
 
 namespace kiln {
@@ -25,6 +26,9 @@ KILN_HD inline auto widen(T v) {
   if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) return static_cast<float>(v);
   else return v;
 }
+// float8 (storage only, host only) widens to float as well.
+inline float widen(Float8_e4m3fn v) { return static_cast<float>(v); }
+inline float widen(Float8_e5m2 v) { return static_cast<float>(v); }
 
 template <class To, class From>
 KILN_HD inline To convert(From v) {

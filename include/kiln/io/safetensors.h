@@ -31,9 +31,34 @@ struct SafetensorsContents {
 // gone, is removed by the next save to `path`.
 void save_safetensors(const std::string& path, const StateDict& tensors, const Metadata& metadata = {});
 
+// How load_safetensors gets the tensor bytes.
+//   Map   (the default) maps the file copy-on-write (mmap MAP_PRIVATE): CPU
+//         tensors alias the mapping (it is unmapped with the last of them),
+//         so loading needs no second copy of the file in memory and pages
+//         load when first touched; writing to a tensor copies the pages it
+//         writes and never changes the file. Tensors for another device are
+//         copied there straight from the mapping and hold nothing of it. A
+//         tensor whose bytes are not aligned to its element size is read
+//         into memory of its own. A file that cannot be mapped is read.
+//   Read  reads every tensor into memory of its own (pread), as kiln did
+//         before mapping: the tensors never depend on the file again.
+// What kiln guarantees for a mapped load: a file replaced by rename (as
+// every kiln save does: save_safetensors, kiln::save, save_checkpoint) leaves
+// the tensors already loaded from it as they were, since the mapping holds
+// the old file. A file changed in place by another program while mapped
+// tensors from it are alive is not safe: truncating it makes touching the
+// pages past its new end kill the process with SIGBUS (kiln cannot turn
+// that into an exception), and overwriting it shows the new bytes in pages
+// the tensor has not written yet (Linux's MAP_PRIVATE). Use Read for files
+// that others may rewrite in place, or copy (clone()) the tensors you keep.
+enum class LoadMode { Map, Read };
+
 // Reads and validates a whole file (IOError naming the file and the problem
-// for anything malformed), putting the tensors on `device`.
-SafetensorsContents load_safetensors(const std::string& path, Device device = Device(kCPU));
+// for anything malformed), putting the tensors on `device`. Every dtype of
+// the spec loads: F64 F32 F16 BF16 I64 I32 U8 BOOL, and as kiln's
+// storage-only dtypes I8 I16 U16 U32 U64 F8_E4M3 F8_E5M2 (kiln/core/dtype.h).
+SafetensorsContents load_safetensors(const std::string& path, Device device = Device(kCPU),
+                                     LoadMode mode = LoadMode::Map);
 
 // The file's bytes, in memory: what save_safetensors writes / load reads.
 std::string serialize_safetensors(const StateDict& tensors, const Metadata& metadata = {});

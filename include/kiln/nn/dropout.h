@@ -4,16 +4,20 @@
 
 namespace kiln::nn {
 
-// DropoutOptions(0.2) or DropoutOptions().p(0.2). LibTorch's inplace flag is
-// not offered: kiln's dropout always returns a new tensor.
+// DropoutOptions(0.2) or DropoutOptions().p(0.2).inplace(true). inplace
+// writes the result into the input (with copy_, as F::dropout does: a leaf
+// that requires grad is refused) and returns it.
 class DropoutOptions {
  public:
   DropoutOptions(double p = 0.5) : p_(p) {}  // NOLINT: implicit, as LibTorch
   DropoutOptions& p(double v) { p_ = v; return *this; }
+  DropoutOptions& inplace(bool v) { inplace_ = v; return *this; }
   double p() const { return p_; }
+  bool inplace() const { return inplace_; }
 
  private:
   double p_;
+  bool inplace_ = false;
 };
 
 class DropoutImpl : public Cloneable<DropoutImpl> {

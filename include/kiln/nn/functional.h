@@ -23,8 +23,10 @@
 #include "kiln/nn/enums.h"
 #include "kiln/nn/loss_options.h"
 #include "kiln/nn/pooling.h"
+#include "kiln/nn/upsampling.h"
 #include "kiln/ops/image.h"
 #include "kiln/ops/nn.h"
+#include "kiln/ops/transformer.h"
 
 namespace kiln::nn::functional {
 
@@ -208,24 +210,11 @@ class PadFuncOptions {
 Tensor pad(const Tensor& input, const PadFuncOptions& options);
 
 // InterpolateFuncOptions().size(std::vector<int64_t>{14, 14}).mode(kiln::kBilinear).align_corners(false),
-// or .scale_factor(std::vector<double>{2, 2}). Input [N,C,H,W].
-class InterpolateFuncOptions {
- public:
-  InterpolateFuncOptions& size(std::optional<std::vector<int64_t>> v) { size_ = std::move(v); return *this; }
-  InterpolateFuncOptions& scale_factor(std::optional<std::vector<double>> v) { scale_factor_ = std::move(v); return *this; }
-  InterpolateFuncOptions& mode(InterpolateMode v) { mode_ = v; return *this; }
-  InterpolateFuncOptions& align_corners(std::optional<bool> v) { align_corners_ = v; return *this; }
-  const std::optional<std::vector<int64_t>>& size() const { return size_; }
-  const std::optional<std::vector<double>>& scale_factor() const { return scale_factor_; }
-  InterpolateMode mode() const { return mode_; }
-  std::optional<bool> align_corners() const { return align_corners_; }
-
- private:
-  std::optional<std::vector<int64_t>> size_;
-  std::optional<std::vector<double>> scale_factor_;
-  InterpolateMode mode_ = InterpolateMode::Nearest;
-  std::optional<bool> align_corners_;
-};
+// or .scale_factor(std::vector<double>{2, 2}). Input [N,C,H,W]. One class
+// with nn::UpsampleOptions (kiln/nn/upsampling.h): LibTorch's two have the
+// same fields apart from interpolate's recompute_scale_factor and
+// antialias, which kiln does not have.
+using InterpolateFuncOptions = UpsampleOptions;
 Tensor interpolate(const Tensor& input, const InterpolateFuncOptions& options = {});
 
 class GroupNormFuncOptions {
@@ -246,5 +235,55 @@ class GroupNormFuncOptions {
   double eps_ = 1e-5;
 };
 Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options);
+
+// LayerNormFuncOptions({C}).weight(w).bias(b).eps(1e-5): the layer_norm op
+// (kiln/ops/transformer.h) over the trailing normalized_shape dims.
+class LayerNormFuncOptions {
+ public:
+  LayerNormFuncOptions(std::vector<int64_t> normalized_shape)  // NOLINT: as LibTorch
+      : normalized_shape_(std::move(normalized_shape)) {}
+  LayerNormFuncOptions& normalized_shape(std::vector<int64_t> v) { normalized_shape_ = std::move(v); return *this; }
+  LayerNormFuncOptions& weight(const Tensor& v) { weight_ = v; return *this; }
+  LayerNormFuncOptions& bias(const Tensor& v) { bias_ = v; return *this; }
+  LayerNormFuncOptions& eps(double v) { eps_ = v; return *this; }
+  const std::vector<int64_t>& normalized_shape() const { return normalized_shape_; }
+  const Tensor& weight() const { return weight_; }
+  const Tensor& bias() const { return bias_; }
+  double eps() const { return eps_; }
+
+ private:
+  std::vector<int64_t> normalized_shape_;
+  Tensor weight_, bias_;
+  double eps_ = 1e-5;
+};
+Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& options);
+
+// EmbeddingFuncOptions().padding_idx(0).max_norm(1.0).norm_type(2.0): the
+// embedding op (kiln/ops/transformer.h). With max_norm the rows input picks
+// are first renormalised in place in weight (without recording gradients)
+// to a norm of at most max_norm, as LibTorch's embedding_renorm_.
+// scale_grad_by_freq and sparse are refused (ValueError): kiln has neither
+// the frequency-scaled gradient nor sparse tensors.
+class EmbeddingFuncOptions {
+ public:
+  EmbeddingFuncOptions& padding_idx(std::optional<int64_t> v) { padding_idx_ = v; return *this; }
+  EmbeddingFuncOptions& max_norm(std::optional<double> v) { max_norm_ = v; return *this; }
+  EmbeddingFuncOptions& norm_type(double v) { norm_type_ = v; return *this; }
+  EmbeddingFuncOptions& scale_grad_by_freq(bool v) { scale_grad_by_freq_ = v; return *this; }
+  EmbeddingFuncOptions& sparse(bool v) { sparse_ = v; return *this; }
+  std::optional<int64_t> padding_idx() const { return padding_idx_; }
+  std::optional<double> max_norm() const { return max_norm_; }
+  double norm_type() const { return norm_type_; }
+  bool scale_grad_by_freq() const { return scale_grad_by_freq_; }
+  bool sparse() const { return sparse_; }
+
+ private:
+  std::optional<int64_t> padding_idx_;
+  std::optional<double> max_norm_;
+  double norm_type_ = 2.0;
+  bool scale_grad_by_freq_ = false, sparse_ = false;
+};
+// input: int64/int32 ids of any shape; weight [num_embeddings, dim]. LibTorch's argument order (ids first).
+Tensor embedding(const Tensor& input, const Tensor& weight, const EmbeddingFuncOptions& options = {});
 
 }  // namespace kiln::nn::functional

@@ -16,6 +16,7 @@
 #pragma once
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -55,6 +56,14 @@ class ModuleHolder {
   explicit ModuleHolder(Args&&... args) : impl_(std::make_shared<T>(std::forward<Args>(args)...)) {}
   ModuleHolder(std::shared_ptr<T> impl) : impl_(std::move(impl)) {}  // NOLINT: implicit like LibTorch
   ModuleHolder(std::nullptr_t) {}  // NOLINT: an empty holder, to be assigned later
+  // ModuleHolder<T>({{"name", m}, ...}) for a T built from a braced list of
+  // T::NamedItem (Sequential's named form, as LibTorch's), which the
+  // variadic constructor cannot take: a braced list deduces no Args. Item is
+  // never deduced from the nested braces, so it is T::NamedItem; the check
+  // turns the constructor off for a flat list such as {nn::ReLU(), nn::ReLU()}.
+  template <class U = T, class Item = typename U::NamedItem,
+            class = std::enable_if_t<std::is_same_v<Item, typename U::NamedItem>>>
+  ModuleHolder(std::initializer_list<Item> items) : impl_(std::make_shared<T>(items)) {}  // NOLINT: as LibTorch
 
   T* operator->() const { return get(); }
   explicit operator bool() const { return impl_ != nullptr; }

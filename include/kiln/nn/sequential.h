@@ -3,8 +3,10 @@
 // can be added.
 //   nn::Sequential seq(nn::Conv2d(1, 32, 3), nn::ReLU(), nn::Flatten());
 //   seq->push_back("fc", nn::Linear(32 * 26 * 26, 10));
+//   nn::Sequential named({{"conv", nn::Conv2d(1, 8, 3)}, {"relu", nn::ReLU()}});
 #pragma once
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -20,9 +22,39 @@ template <class M> struct is_module_handle<ModuleHolder<M>> : std::is_base_of<Mo
 template <class M> struct is_module_handle<std::shared_ptr<M>> : std::is_base_of<Module, M> {};
 }  // namespace detail
 
+// One {"name", module} of Sequential({{"conv", nn::Conv2d(...)}, {"relu",
+// nn::ReLU()}}), as LibTorch's NamedAnyModule: the module with its name and
+// its forward, bound to the module's type.
+class NamedAnyModule {
+ public:
+  template <class M>
+  NamedAnyModule(std::string name, ModuleHolder<M> holder)  // NOLINT: implicit, built from braces
+      : NamedAnyModule(std::move(name), holder.ptr()) {}
+  template <class M>
+  NamedAnyModule(std::string name, std::shared_ptr<M> module)  // NOLINT: implicit, built from braces
+      : name_(std::move(name)), module_(std::move(module)) {
+    static_assert(std::is_base_of_v<Module, M>, "NamedAnyModule: M must derive from nn::Module");
+    forward_ = [](Module& m, const Tensor& x) { return static_cast<M&>(m).forward(x); };
+  }
+  const std::string& name() const { return name_; }
+  const std::shared_ptr<Module>& module() const { return module_; }
+
+ private:
+  friend class SequentialImpl;
+  std::string name_;
+  std::shared_ptr<Module> module_;
+  Tensor (*forward_)(Module&, const Tensor&) = nullptr;
+};
+
 class SequentialImpl : public Module {
  public:
+  using NamedItem = NamedAnyModule;  // ModuleHolder's braced-list constructor builds from these
+
   SequentialImpl() : Module("Sequential") {}
+  // Sequential({{"conv", nn::Conv2d(1, 8, 3)}, {"relu", nn::ReLU()}}): named children in order.
+  SequentialImpl(std::initializer_list<NamedAnyModule> named_modules) : Module("Sequential") {
+    for (const NamedAnyModule& m : named_modules) push_back(m);
+  }
   template <class... Ms,
             class = std::enable_if_t<(sizeof...(Ms) > 0) && (detail::is_module_handle<std::decay_t<Ms>>::value && ...)>>
   explicit SequentialImpl(Ms&&... modules) : Module("Sequential") {
@@ -44,10 +76,13 @@ class SequentialImpl : public Module {
   template <class M>
   void push_back(const std::string& name, std::shared_ptr<M> module) {
     static_assert(std::is_base_of_v<Module, M>, "Sequential::push_back: M must derive from nn::Module");
-    register_module(name, module);
-    // The forward is bound to the type, not the object, so a clone (same
-    // dynamic type) reuses it.
-    steps_.push_back({module, [](Module& m, const Tensor& x) { return static_cast<M&>(m).forward(x); }});
+    push_back(NamedAnyModule(name, std::move(module)));
+  }
+  // The forward is bound to the type, not the object, so a clone (same
+  // dynamic type) reuses it.
+  void push_back(const NamedAnyModule& m) {
+    register_module(m.name_, m.module_);
+    steps_.push_back({m.module_, m.forward_});
   }
   // Appends every module of another Sequential.
   void extend(const SequentialImpl& other);

@@ -2,6 +2,7 @@
 // kiln/ops/image.h (decoders, segmentation heads, small-batch CNNs).
 #pragma once
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "kiln/nn/enums.h"
@@ -88,6 +89,9 @@ class GroupNormImpl : public Cloneable<GroupNormImpl> {
 using GroupNorm = ModuleHolder<GroupNormImpl>;
 
 // UpsampleOptions().scale_factor(std::vector<double>{2, 2}).mode(kiln::kBilinear)
+// Also nn::functional::InterpolateFuncOptions (one class for both, see
+// kiln/nn/functional.h): size or scale_factor (one value or {h, w}), mode
+// kNearest or kBilinear, align_corners (bilinear only).
 class UpsampleOptions {
  public:
   UpsampleOptions& size(std::optional<std::vector<int64_t>> v) { size_ = std::move(v); return *this; }
