@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# CPU training steps of the models in benchmarks/train/train_models.h in kiln,
+# LibTorch 1.13 (when built) and PyTorch 2.15 eager and torch.compile, in one
+# invocation. Each round runs every implementation once per model, in turn
+# (kiln, LibTorch, PyTorch; eager and compiled alternate inside the Python
+# process), so slow phases of a shared machine hit them all; the table gives
+# each one's median over rounds and kiln's step time over the faster PyTorch.
+#   tools/bench-cpu-train.sh [BUILD_DIR] [ROUNDS] [MODELS...]
+# Environment: THREADS (default: nproc), WINDOWS (5), STEPS (20),
+# PYTHON (python3; a command that runs a Python with PyTorch 2.x).
+set -euo pipefail
+build="${1:-build}"
+rounds="${2:-3}"
+shift 2 || true
+models=("$@")
+[[ ${#models[@]} -gt 0 ]] || models=(cnn cnn_wide mlp)
+threads="${THREADS:-$(nproc)}"
+windows="${WINDOWS:-5}"
+steps="${STEPS:-20}"
+read -r -a python <<< "${PYTHON:-python3}"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+export KILN_GIT_COMMIT="${KILN_GIT_COMMIT:-$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
+lines="$(mktemp)"
+trap 'rm -f "$lines"' EXIT
+echo "# $(date -u +%FT%TZ) commit $KILN_GIT_COMMIT, $threads threads, $rounds rounds x $windows windows x $steps steps" >&2
+for ((r = 1; r <= rounds; ++r)); do
+  for m in "${models[@]}"; do
+    echo "# round $r $m: $(uptime | sed 's/.*load/load/')" >&2
+    "$build/benchmarks/bench_train_models" "$m" "$windows" "$steps" "$threads" | tee -a "$lines"
+    if [[ -x "$build/benchmarks/peer/bench_train_models_libtorch" ]]; then
+      "$build/benchmarks/peer/bench_train_models_libtorch" "$m" "$windows" "$steps" "$threads" | tee -a "$lines"
+    fi
+    "${python[@]}" "$here/benchmarks/train/train_models_torch.py" "$m" "$windows" "$steps" "$threads" 2>/dev/null \
+      | tee -a "$lines"
+  done
+done
+python3 - "$lines" <<'PY'
+import collections, json, statistics, sys
+runs = collections.defaultdict(list)
+threads = {}
+batch = {}
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    runs[(d["bench"], d["version"])].append(d["ms_per_step"])
+    threads[(d["bench"], d["version"])] = d["threads"]
+    batch[d["bench"]] = d["batch"]
+print("\n| model | implementation | threads | ms/step (median of rounds) | rounds' medians | samples/s | kiln / this |")
+print("|---|---|---|---|---|---|---|")
+benches = sorted({b for b, _ in runs}, key=lambda b: list(dict.fromkeys(b for b, _ in runs)).index(b))
+summary = []
+for b in benches:
+    kiln = statistics.median(runs[(b, "kiln")]) if (b, "kiln") in runs else None
+    torch_best = None
+    for (bb, v), ms in runs.items():
+        if bb != b:
+            continue
+        med = statistics.median(ms)
+        if v.startswith("torch-"):
+            torch_best = med if torch_best is None else min(torch_best, med)
+        ratio = f"{kiln / med:.2f}" if kiln else "-"
+        print(f"| {b[6:]} | {v} | {threads[(bb, v)]} | {med:.2f} | {', '.join(f'{x:.2f}' for x in ms)} | "
+              f"{1e3 * batch[b] / med:,.0f} | {ratio} |")
+    if kiln and torch_best:
+        summary.append(f"{b[6:]}: kiln / faster PyTorch = {kiln / torch_best:.2f}")
+print()
+for s in summary:
+    print(s)
+PY
