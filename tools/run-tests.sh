@@ -10,6 +10,9 @@ tools/install-deps.sh --tests
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+# Paths relative to the clone in ccache's keys, so another clone of the
+# same sources (CI's, a second checkout) hits the same cache entries.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DKILN_CUDA="${KILN_CUDA:-AUTO}" -DCMAKE_CUDA_ARCHITECTURES="${KILN_CUDA_ARCHS:-90}" \
   -DKILN_WERROR="${KILN_WERROR:-OFF}" "${launcher[@]}"

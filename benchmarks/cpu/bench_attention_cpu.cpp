@@ -17,21 +17,11 @@
 
 #include <kiln/kiln.h>
 
+#include "median_time.h"
+
 namespace {
 
-template <class F>
-double median_ms(F&& f, int reps) {
-  f();
-  f();
-  std::vector<double> ms;
-  for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
+using kiln::bench::median_ms;
 
 void line(const char* version, const std::string& shape, double ms, double flops) {
   std::printf(

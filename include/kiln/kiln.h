@@ -1,5 +1,6 @@
 // The umbrella header: #include <kiln/kiln.h>.
 #pragma once
+#include "kiln/amp/amp.h"
 #include "kiln/autograd/autograd.h"
 #include "kiln/autograd/function.h"
 #include "kiln/autograd/gradcheck.h"

@@ -9,6 +9,7 @@
 #include "kiln/core/grad_mode.h"
 #include "kiln/ops/factory.h"
 #include "kiln/ops/math.h"
+#include "ops/autocast.h"
 
 namespace kiln::autograd {
 
@@ -90,6 +91,9 @@ void execute(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_g
   std::unordered_map<Node*, bool> done;
 
   NoGradGuard no_grad;  // backward formulas are not themselves recorded
+  // Backward formulas run in the dtypes their forward saved, not re-autocast
+  // (a bf16 gradient summed for a bias would otherwise be widened to f32).
+  kiln::detail::AutocastSuspend no_autocast;
   while (!ready.empty()) {
     Node* n = ready.top();
     ready.pop();

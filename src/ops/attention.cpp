@@ -12,6 +12,7 @@
 #include "kiln/core/grad_mode.h"
 #include "kiln/ops/indexing.h"
 #include "kiln/ops/transformer.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -57,6 +58,8 @@ Tensor mask_4d(const Tensor& mask, const Tensor& q, int64_t Tk) {
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
                                     const Tensor& attn_mask, double dropout_p, bool is_causal,
                                     std::optional<double> scale) {
+  if (auto c = detail::autocast(detail::CastPolicy::LowerPrecision, {&query, &key, &value, &attn_mask}))
+    return scaled_dot_product_attention(c[0], c[1], c[2], c[3], dropout_p, is_causal, scale);
   detail::check_defined(kOp, query, "query");
   detail::check_defined(kOp, key, "key");
   detail::check_defined(kOp, value, "value");

@@ -6,12 +6,17 @@
 #include "kiln/ops/factory.h"
 #include "kiln/ops/math.h"
 #include "kiln/ops/nn.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
 
 Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, bool training, double momentum, double eps) {
+  // The running statistics are updated in place: they are never cast (a copy
+  // would take the update); they are f32 buffers in an f32 model anyway.
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&input, &weight, &bias}))
+    return batch_norm(c[0], c[1], c[2], running_mean, running_var, training, momentum, eps);
   const char* op = "batch_norm";
   detail::check_defined(op, input);
   detail::check_floating(op, input);

@@ -1,6 +1,7 @@
 // conv2d: argument checks, output shape, backend call, autograd record.
 #include "autograd/derivatives/conv2d.h"
 #include "kiln/ops/nn.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -13,6 +14,8 @@ int64_t conv_out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
               Size2 dilation, int64_t groups) {
+  if (auto c = detail::autocast(detail::CastPolicy::LowerPrecision, {&input, &weight, &bias}))
+    return conv2d(c[0], c[1], c[2], stride, padding, dilation, groups);
   const char* op = "conv2d";
   detail::check_defined(op, input);
   detail::check_defined(op, weight, "weight");

@@ -4,12 +4,15 @@
 #include "autograd/derivatives/conv_transpose2d.h"
 #include "kiln/ops/math.h"
 #include "kiln/ops/image.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
 
 Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
                         Size2 output_padding, int64_t groups, Size2 dilation) {
+  if (auto c = detail::autocast(detail::CastPolicy::LowerPrecision, {&input, &weight, &bias}))
+    return conv_transpose2d(c[0], c[1], c[2], stride, padding, output_padding, groups, dilation);
   const char* op = "conv_transpose2d";
   detail::check_defined(op, input);
   detail::check_defined(op, weight, "weight");

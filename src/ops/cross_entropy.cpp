@@ -15,12 +15,15 @@
 #include "kiln/ops/nn.h"
 #include "kiln/ops/reduce.h"
 #include "ops/loss_common.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, double label_smoothing,
                      const std::string& reduction) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&logits}))
+    return cross_entropy(c[0], target, ignore_index, label_smoothing, reduction);
   const char* op = "cross_entropy";
   const detail::Reduction r = detail::parse_reduction(op, reduction);
   KILN_CHECK(label_smoothing >= 0 && label_smoothing <= 1, ValueError, op,

@@ -4,6 +4,7 @@
 #include "kiln/core/grad_mode.h"
 #include "kiln/ops/reduce.h"
 #include "ops/cumsum_internal.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -29,6 +30,7 @@ Tensor running_sum(const Tensor& x, int64_t d, bool reverse) {
 }  // namespace detail
 
 Tensor cumsum(const Tensor& x, int64_t dim) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&x})) return cumsum(c[0], dim);
   detail::check_defined("cumsum", x);
   const int64_t d = detail::wrap_dim("cumsum", dim, x.dim());
   Tensor out = detail::running_sum(x, x.dim() == 0 ? 0 : d, false);

@@ -5,11 +5,14 @@
 #include "kiln/ops/math.h"
 #include "kiln/ops/image.h"
 #include "kiln/ops/reduce.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
 
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&x, &weight, &bias}))
+    return group_norm(c[0], num_groups, c[1], c[2], eps);
   const char* op = "group_norm";
   detail::check_defined(op, x);
   detail::check_floating(op, x);

@@ -8,6 +8,7 @@
 #include "autograd/derivatives/layer_norm.h"
 #include "kiln/core/grad_mode.h"
 #include "kiln/ops/transformer.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -80,10 +81,15 @@ double machine_epsilon(DType t) {
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&x, &weight, &bias}))
+    return layer_norm(c[0], normalized_shape, c[1], c[2], eps);
   return norm_impl("layer_norm", false, x, normalized_shape, weight, bias, eps);
 }
 
 Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, std::optional<double> eps) {
+  // Before eps defaults to the machine epsilon of x's dtype: f32's under autocast.
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&x, &weight}))
+    return rms_norm(c[0], normalized_shape, c[1], eps);
   detail::check_defined("rms_norm", x);
   return norm_impl("rms_norm", true, x, normalized_shape, weight, Tensor(), eps ? *eps : machine_epsilon(x.dtype()));
 }

@@ -3,6 +3,7 @@
 #include "kiln/core/grad_mode.h"
 #include "kiln/ops/indexing.h"
 #include "kiln/ops/linalg.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -19,6 +20,7 @@ Tensor gemm_operand(const Tensor& t) {
 }  // namespace
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  if (auto c = detail::autocast(detail::CastPolicy::LowerPrecision, {&a, &b})) return bmm(c[0], c[1]);
   detail::check_defined("bmm", a, "first input");
   detail::check_defined("bmm", b, "second input");
   detail::check_same_device("bmm", {&a, &b});
@@ -49,6 +51,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
+  if (auto c = detail::autocast(detail::CastPolicy::LowerPrecision, {&a, &b})) return mm(c[0], c[1]);
   detail::check_defined("mm", a, "first input");
   detail::check_defined("mm", b, "second input");
   KILN_CHECK(a.dim() == 2 && b.dim() == 2, ShapeError, "mm: expected 2-D tensors, got ", detail::describe(a),
@@ -57,6 +60,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (auto c = detail::autocast(detail::CastPolicy::LowerPrecision, {&a, &b})) return matmul(c[0], c[1]);
   detail::check_defined("matmul", a, "first input");
   detail::check_defined("matmul", b, "second input");
   KILN_CHECK(a.dim() >= 1 && b.dim() >= 1, ShapeError, "matmul: both arguments need at least 1 dim, got ",
@@ -104,6 +108,9 @@ namespace kiln {
 
 // linear is matmul plus a broadcast bias; autograd comes from those two ops.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  // Here and not in matmul alone: matmul sees weight.t(), a view, whose cast would not be cached.
+  if (auto c = detail::autocast(detail::CastPolicy::LowerPrecision, {&x, &weight, &bias}))
+    return linear(c[0], c[1], c[2]);
   detail::check_defined("linear", x);
   detail::check_defined("linear", weight, "weight");
   detail::check_same_device("linear", {&x, &weight, &bias});

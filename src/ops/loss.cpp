@@ -9,6 +9,7 @@
 #include "kiln/ops/nn.h"
 #include "kiln/ops/reduce.h"
 #include "ops/loss_common.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -40,6 +41,8 @@ Targets check_targets(const char* op, const Tensor& target, int64_t C, int64_t i
 }  // namespace
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index, const std::string& reduction) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&log_probs}))
+    return nll_loss(c[0], target, ignore_index, reduction);
   const char* op = "nll_loss";
   const Reduction r = detail::parse_reduction(op, reduction);
   detail::ClassRows rows = detail::class_rows(op, log_probs, target);
@@ -54,6 +57,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_in
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&input, &target})) return mse_loss(c[0], c[1], reduction);
   const char* op = "mse_loss";
   const Reduction r = detail::parse_reduction(op, reduction);
   detail::check_defined(op, input);
@@ -70,6 +74,8 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& re
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& pos_weight,
                                         const std::string& reduction) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&input, &target, &pos_weight}))
+    return binary_cross_entropy_with_logits(c[0], c[1], c[2], reduction);
   const char* op = "binary_cross_entropy_with_logits";
   const Reduction r = detail::parse_reduction(op, reduction);
   detail::check_defined(op, input);

@@ -5,6 +5,7 @@
 #include "kiln/ops/factory.h"
 #include "kiln/ops/linalg.h"
 #include "kiln/ops/nn.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -120,6 +121,9 @@ Tensor adaptive_avg_pool2d(const Tensor& input, Size2 output_size) {
   }
   // Otherwise rows and columns are averaged by two small matrix products,
   // which also gives the gradient through matmul's.
+  // Those products are how the pool is computed, not matmuls of the model's:
+  // under autocast they keep the input's dtype, as the other pools do.
+  detail::AutocastSuspend keep_dtype;
   Tensor ph = adaptive_matrix(H, output_size.h, input);
   Tensor pw = adaptive_matrix(W, output_size.w, input);
   return matmul(matmul(ph, input), pw.t());

@@ -8,6 +8,7 @@
 #include "kiln/ops/factory.h"
 #include "kiln/ops/math.h"
 #include "kiln/ops/reduce.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -45,6 +46,7 @@ Tensor finish_dims(Tensor r, const Shape& dims, bool keepdim) {
 }  // namespace
 
 Tensor sum(const Tensor& x, IntArrayRef dims_in, bool keepdim) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&x})) return sum(c[0], dims_in, keepdim);
   detail::check_defined("sum", x);
   Shape dims = detail::normalize_dims("sum", dims_in, x.dim());
   // Integer sums accumulate in int64, like PyTorch.
@@ -61,6 +63,7 @@ Tensor sum(const Tensor& x, IntArrayRef dims_in, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x, IntArrayRef dims_in, bool keepdim) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&x})) return mean(c[0], dims_in, keepdim);
   detail::check_defined("mean", x);
   KILN_CHECK(is_floating(x.dtype()), DTypeError, "mean: expected a floating point input, got ",
              detail::describe(x), "; convert with to(kFloat32)");
@@ -171,14 +174,17 @@ Tensor variance(const char* op, const Tensor& x, IntArrayRef dims_in, int64_t co
 }  // namespace
 
 Tensor var(const Tensor& x, IntArrayRef dims, int64_t correction, bool keepdim) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&x})) return var(c[0], dims, correction, keepdim);
   return variance("var", x, dims, correction, keepdim);
 }
 
 Tensor std(const Tensor& x, IntArrayRef dims, int64_t correction, bool keepdim) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&x})) return std(c[0], dims, correction, keepdim);
   return sqrt(variance("std", x, dims, correction, keepdim));
 }
 
 Tensor logsumexp(const Tensor& x, IntArrayRef dims_in, bool keepdim) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&x})) return logsumexp(c[0], dims_in, keepdim);
   detail::check_defined("logsumexp", x);
   detail::check_floating("logsumexp", x);
   Shape dims = detail::normalize_dims("logsumexp", dims_in, x.dim());
@@ -196,6 +202,7 @@ Tensor logsumexp(const Tensor& x, IntArrayRef dims_in, bool keepdim) {
 }
 
 Tensor norm(const Tensor& x, const Scalar& p_in, IntArrayRef dims_in, bool keepdim) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&x})) return norm(c[0], p_in, dims_in, keepdim);
   detail::check_defined("norm", x);
   KILN_CHECK(is_floating(x.dtype()), DTypeError, "norm: expected a floating point input, got ", detail::describe(x),
              "; convert with to(kFloat32)");

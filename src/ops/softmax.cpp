@@ -4,6 +4,7 @@
 #include "autograd/derivatives/softmax.h"
 #include "kiln/core/grad_mode.h"
 #include "kiln/ops/reduce.h"
+#include "ops/autocast.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -41,7 +42,13 @@ Tensor softmax_impl(const char* name, const Tensor& x, int64_t dim, bool log) {
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl("softmax", x, dim, false); }
-Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl("log_softmax", x, dim, true); }
+Tensor softmax(const Tensor& x, int64_t dim) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&x})) return softmax(c[0], dim);
+  return softmax_impl("softmax", x, dim, false);
+}
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  if (auto c = detail::autocast(detail::CastPolicy::Float32, {&x})) return log_softmax(c[0], dim);
+  return softmax_impl("log_softmax", x, dim, true);
+}
 
 }  // namespace kiln

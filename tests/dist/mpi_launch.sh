@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
-# Runs a test executable on NP MPI ranks (ctest's emulator for the `mpi` tests):
+# Runs a test executable on NP MPI ranks (ctest's `mpi2` test runs the whole
+# tests/dist/mpi executable through it):
 #   tests/dist/mpi_launch.sh MPIEXEC NP EXE ARGS...
-# Test discovery (--gtest_list_tests) runs EXE alone. A run that outlives
+# A run that outlives
 # KILN_MPI_TEST_TIMEOUT seconds (default 150) is stopped with SIGTERM (mpirun
 # passes it to every rank), so a hang fails instead of stalling CI.
 set -euo pipefail
 mpiexec=$1 np=$2
 shift 2
-for a in "$@"; do
-  [[ $a == --gtest_list_tests ]] && exec "$@"
-done
 extra=(--oversubscribe)
 [[ $(id -u) -eq 0 ]] && extra+=(--allow-run-as-root)
 # One compute thread per rank: the ranks share the machine's cores.

@@ -4,10 +4,11 @@
 #   0 core (src/core, include/kiln/core)   1 kernels/functors   2 kernels/common
 #   3 kernels   4 src/backend   5 src/cpu, src/cuda (and include/kiln/cuda.h)
 #   6 src/ops, src/autograd (and their include/kiln/ folders)
-#   7 src/nn, src/optim, src/data, src/metrics, src/amp (and theirs)
-#   8 src/io (checkpoints hold optimizers' and modules' state)
-#   9 src/dist, src/train (training machinery: wraps modules and optimizers, saves checkpoints)
-#  10 include/kiln/*.h umbrellas
+#   7 src/nn, src/optim, src/data, src/metrics (and theirs)
+#   8 src/amp (GradScaler steps optimizers; autocast's op-side state is in src/ops)
+#   9 src/io (checkpoints hold optimizers' and modules' state)
+#  10 src/dist, src/train (training machinery: wraps modules and optimizers, saves checkpoints)
+#  11 include/kiln/*.h umbrellas
 # An include is against the layering when it reaches a higher layer, or a
 # different folder of the same layer (cpu <-> cuda; nn <-> optim <-> data ...),
 # where a folder and its own public headers (src/nn, include/kiln/nn) count as one.
@@ -24,13 +25,14 @@ layer() {
     src/*/*)
       local room=${1#include/kiln/}; room=${room#src/}; room=${room%%/*}
       case "$room" in
-        core) echo 0 ;; backend) echo 4 ;; cpu | cuda) echo 5 ;; ops | autograd) echo 6 ;; io) echo 8 ;; dist | train) echo 9 ;; *) echo 7 ;;
+        core) echo 0 ;; backend) echo 4 ;; cpu | cuda) echo 5 ;; ops | autograd) echo 6 ;; amp) echo 8 ;; io) echo 9 ;;
+        dist | train) echo 10 ;; *) echo 7 ;;
       esac ;;
-    include/kiln/*) echo 10 ;;
+    include/kiln/*) echo 11 ;;
     kernels/functors/*) echo 1 ;;
     kernels/common/*) echo 2 ;;
     kernels/*) echo 3 ;;
-    *) echo 10 ;;
+    *) echo 11 ;;
   esac
 }
 # The folder an include's file is counted in: src/X and include/kiln/X are one room.
