@@ -6,13 +6,15 @@
 // 2 * L * T * C multiply-adds per token against the 12 * L * C^2 of the
 // weights); without it, it grows linearly with T.
 //   bench_gpt_generate [block_size] [layers heads width] [device]
-// One JSON line per bucket of 64 positions: ms per token for both.
+// One JSON line per bucket of 64 positions (ms per token for both), then a
+// Markdown table of the same figures.
 #include <kiln/kiln.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 int main(int argc, char** argv) {
   const int64_t block = argc > 1 ? std::atoll(argv[1]) : 512;
@@ -29,6 +31,11 @@ int main(int argc, char** argv) {
   using Clock = std::chrono::steady_clock;
   const int64_t bucket = 64;
   const char* commit = std::getenv("KILN_GIT_COMMIT");
+  struct Row {
+    int64_t first, last;
+    double cached_ms, uncached_ms;
+  };
+  std::vector<Row> rows;
   kiln::nn::GPTCache cache = model->make_cache();
   model->forward_cached(ids.narrow(1, 0, 1), cache);  // warm-up
   cache.reset();
@@ -52,5 +59,10 @@ int main(int argc, char** argv) {
                 device.str().c_str(), static_cast<long long>(layers), static_cast<long long>(heads),
                 static_cast<long long>(width), static_cast<long long>(start), static_cast<long long>(start + n - 1),
                 cached_ms, full_ms, commit ? commit : "unknown");
+    rows.push_back({start, start + n - 1, cached_ms, full_ms});
   }
+  std::printf("\n| positions | cached ms/token | uncached ms/token | uncached / cached |\n|---|---|---|---|\n");
+  for (const Row& r : rows)
+    std::printf("| %lld-%lld | %.3f | %.3f | %.1f |\n", static_cast<long long>(r.first),
+                static_cast<long long>(r.last), r.cached_ms, r.uncached_ms, r.uncached_ms / r.cached_ms);
 }

@@ -24,14 +24,14 @@ using D = char_gpt::ModelDefaults;
 struct Args {
   std::string data = char_gpt::kDefaultData;
   std::string device;
-  int64_t steps = 6000;
+  int64_t steps = 3000;
   int64_t batch_size = D::kBatch;
   int64_t context = D::kContext;
   int64_t layers = D::kLayers, heads = D::kHeads, width = D::kWidth;
   double dropout = 0.0;
   double lr = D::kLr;
   double min_lr_ratio = 0.1;
-  int64_t warmup = 200;
+  int64_t warmup = 100;
   double weight_decay = D::kWeightDecay;
   double clip = 1.0;
   std::string amp = "off";
@@ -51,7 +51,7 @@ struct Args {
 // Mean cross-entropy in nats per byte over non-overlapping windows of the
 // validation text: all of them (max_windows <= 0) or max_windows evenly spaced ones.
 double evaluate(kiln::nn::GPT& model, const std::string& val, int64_t T, int64_t max_windows,
-                const kiln::Device& device) {
+                const kiln::Device& device, bool amp, kiln::DType amp_dtype) {
   std::vector<int64_t> starts;
   for (int64_t s = 0; s + T + 1 <= static_cast<int64_t>(val.size()); s += T) starts.push_back(s);
   if (max_windows > 0 && static_cast<int64_t>(starts.size()) > max_windows) {
@@ -61,6 +61,7 @@ double evaluate(kiln::nn::GPT& model, const std::string& val, int64_t T, int64_t
     starts.swap(picked);
   }
   kiln::NoGradGuard no_grad;
+  kiln::amp::AutocastGuard autocast(amp_dtype, /*enabled=*/amp);  // as the training forward runs
   const bool was_training = model->is_training();
   model->eval();
   double total = 0;
@@ -105,7 +106,10 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", a.warmup, "warmup steps")->check(CLI::NonNegativeNumber);
   app.add_option("--weight-decay", a.weight_decay, "AdamW weight decay on the matrices (not biases or norms)");
   app.add_option("--clip", a.clip, "clip the global gradient norm to this (0: off)");
-  app.add_option("--amp", a.amp, "mixed precision: bf16, f16 or off")->check(CLI::IsMember({"bf16", "f16", "off"}));
+  app.add_option("--amp", a.amp,
+                 "mixed precision on a GPU: bf16 (autocast), f16 (autocast and a GradScaler) or off. On the CPU "
+                 "autocast runs f32, so off (f32) is the faster choice there (docs/mixed_precision.md)")
+      ->check(CLI::IsMember({"bf16", "f16", "off"}));
   app.add_option("--eval-every", a.eval_every, "validate every this many steps")->check(CLI::PositiveNumber);
   app.add_option("--eval-windows", a.eval_windows,
                  "validation windows during training (the final validation uses all of them)");
@@ -122,14 +126,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    if (a.amp != "off") {
-      // The flag is the trainer's final form; the autocast it needs is the
-      // other half of issue 9 (kiln/amp), which this build does not have yet.
-      std::cerr << "error: --amp " << a.amp
-                << " needs kiln's mixed precision (kiln::amp::AutocastGuard, kiln::amp::GradScaler), which this "
-                   "build does not have yet; train with --amp off\n";
-      return 2;
-    }
     const kiln::Device device(!a.device.empty() ? a.device : kiln::cuda::is_available() ? "cuda:0" : "cpu");
     kiln::manual_seed(a.seed);
 
@@ -148,6 +144,11 @@ int main(int argc, char** argv) {
     kiln::nn::GPT model(char_gpt::config(a.layers, a.heads, a.width, a.context, a.dropout));
     model->to(device);
     auto opt = char_gpt::make_adamw(model, a.lr, a.weight_decay);
+    const bool amp = a.amp != "off";
+    const kiln::DType amp_dtype = a.amp == "f16" ? kiln::kFloat16 : kiln::kBFloat16;
+    // f16 has too little range for small gradients: a dynamic loss scale.
+    // bf16 has f32's range and needs none.
+    kiln::amp::GradScaler scaler(kiln::amp::GradScalerOptions().enabled(a.amp == "f16"));
     const int64_t warmup = std::min(a.warmup, a.steps - 1);
     kiln::optim::CosineAnnealingLR schedule(*opt, std::max<int64_t>(a.steps - warmup, 1), a.lr * a.min_lr_ratio,
                                             warmup, /*warmup_start_factor=*/0.01);
@@ -159,7 +160,11 @@ int main(int argc, char** argv) {
               << ", " << kiln::get_num_threads() << " CPU threads\n"
               << "training: " << a.steps << " steps of " << a.batch_size << " x " << a.context << " bytes, AdamW lr "
               << a.lr << " (warmup " << warmup << ", cosine to " << a.lr * a.min_lr_ratio << "), weight decay "
-              << a.weight_decay << ", clip " << a.clip << ", guard " << a.guard << "\n";
+              << a.weight_decay << ", clip " << a.clip << ", guard " << a.guard << ", amp " << a.amp
+              << (a.amp == "f16" ? " (with a GradScaler)" : "") << "\n";
+    if (amp && !device.is_cuda())
+      std::cout << "note: on the CPU autocast runs f32 (kiln's CPU bf16/f16 matmul is slower than f32, "
+                   "docs/mixed_precision.md); --amp off is the faster choice there\n";
 
     int64_t step = 0;
     if (!a.resume.empty()) {
@@ -170,6 +175,9 @@ int main(int argc, char** argv) {
       kiln::set_rng_state(state.rng);
       train.load_state({std::stoll(state.data_loader.at("epoch")), std::stoll(state.data_loader.at("batch"))});
       step = state.step;
+      // A run saved without f16 has no scaler state: the scaler starts fresh.
+      if (scaler.is_enabled() && state.metadata.count("grad_scaler.scale"))
+        scaler.load_state_dict(state.metadata, "grad_scaler.");
       std::cout << "resumed from " << a.resume << " at step " << step << "\n";
     }
     std::unique_ptr<kiln::metrics::MetricsLogger> log;
@@ -187,6 +195,7 @@ int main(int argc, char** argv) {
       state.data_loader = {{"epoch", std::to_string(pos.epoch)}, {"batch", std::to_string(pos.batch)}};
       state.metadata = {{"layers", std::to_string(a.layers)}, {"heads", std::to_string(a.heads)},
                         {"width", std::to_string(a.width)}, {"context", std::to_string(a.context)}};
+      for (const auto& [k, v] : scaler.state_dict("grad_scaler.")) state.metadata[k] = v;
       std::filesystem::create_directories(a.checkpoint_dir);
       kiln::io::save_checkpoint(a.checkpoint_dir + "/last.safetensors", state);
     };
@@ -221,37 +230,64 @@ int main(int argc, char** argv) {
       for (auto& batch : train) {
         if (guarded) guard.begin_step(step);
         const int64_t n = batch.data.numel();
-        kiln::Tensor loss = kiln::cross_entropy(model(batch.data).view({n, 256}), batch.target.view({n}));
-        opt->zero_grad();
-        loss.backward();
+        kiln::Tensor loss;
+        {
+          // --amp: the matmuls and attention of the forward in bf16/f16 on a
+          // GPU, the loss in f32; backward runs in the dtypes the forward saved.
+          kiln::amp::AutocastGuard autocast(amp_dtype, /*enabled=*/amp);
+          loss = kiln::cross_entropy(model(batch.data).view({n, 256}), batch.target.view({n}));
+          opt->zero_grad();
+          (scaler.is_enabled() ? scaler.scale(loss) : loss).backward();
+        }
+        // f16: the gradients back to their true size (and inf/nan noted)
+        // before the guard measures them and before clipping.
+        if (scaler.is_enabled()) scaler.unscale_(*opt);
         double l = 0;
         if (guarded) {
           const kiln::train::StepHealth h = guard.measure(loss);
           l = h.loss;
-          const kiln::train::Action action = guard.decide(h);
-          if (action == kiln::train::Action::Rollback) {
-            step = guard.resume_step();
-            rolled_back = true;
-            break;
-          }
-          if (action == kiln::train::Action::Stop) {
-            std::cerr << guard.report();
-            stop = true;
-            break;
-          }
-          if (action == kiln::train::Action::Proceed) {
-            // The guard has measured the global norm already: scale the
-            // gradients by hand rather than have clip_grad_norm_ measure again.
-            if (a.clip > 0 && h.grad_norm > a.clip) {
-              kiln::NoGradGuard no_grad;
-              for (auto& p : model->parameters())
-                if (p.grad().defined()) p.grad().mul_(a.clip / h.grad_norm);
+          if (scaler.is_enabled() && h.nonfinite > 0 && std::isfinite(h.loss)) {
+            // An f16 gradient overflowed at this loss scale: the scaler's
+            // business (it skips the step and halves the scale), not a sick
+            // run, so the guard's trouble count does not see it.
+            scaler.step(*opt);
+            scaler.update();
+          } else {
+            const kiln::train::Action action = guard.decide(h);
+            if (action == kiln::train::Action::Rollback) {
+              if (scaler.is_enabled()) scaler.update();
+              step = guard.resume_step();
+              rolled_back = true;
+              break;
             }
-            opt->step();
+            if (action == kiln::train::Action::Stop) {
+              std::cerr << guard.report();
+              stop = true;
+              break;
+            }
+            if (action == kiln::train::Action::Proceed) {
+              // The guard has measured the global norm already: scale the
+              // gradients by hand rather than have clip_grad_norm_ measure again.
+              if (a.clip > 0 && h.grad_norm > a.clip) {
+                kiln::NoGradGuard no_grad;
+                for (auto& p : model->parameters())
+                  if (p.grad().defined()) p.grad().mul_(a.clip / h.grad_norm);
+              }
+              if (scaler.is_enabled())
+                scaler.step(*opt);
+              else
+                opt->step();
+            }
+            if (scaler.is_enabled()) scaler.update();
           }
         } else {
           if (a.clip > 0) kiln::nn::utils::clip_grad_norm_(model->parameters(), a.clip);
-          opt->step();
+          if (scaler.is_enabled()) {
+            scaler.step(*opt);
+            scaler.update();
+          } else {
+            opt->step();
+          }
           l = loss.item<double>();
         }
         schedule.step();
@@ -259,12 +295,18 @@ int main(int argc, char** argv) {
         bar->update(l, tokens_per_step);
         if (log) log->log_step(step, train.state().epoch, l, schedule.get_last_lr()[0], bar->samples_per_sec());
         if (step % a.eval_every == 0 || step == a.steps) {
+          // The bar's line first, so its tokens/s and time are the training's alone.
+          bar->finish();
           const double round_seconds = bar->elapsed_seconds();
           train_seconds += std::chrono::duration<double>(Clock::now() - t_train).count();
           const bool last = step == a.steps;
-          const double val = evaluate(model, split.val, a.context, last ? 0 : a.eval_windows, device);
+          const auto t_eval = Clock::now();
+          const double val = evaluate(model, split.val, a.context, last ? 0 : a.eval_windows, device, amp, amp_dtype);
+          const double eval_seconds = std::chrono::duration<double>(Clock::now() - t_eval).count();
           final_val = val;
-          bar->finish({{"val_loss", val}, {"elapsed_s", elapsed()}});
+          std::cout << "step " << step << " val_loss " << std::fixed << std::setprecision(4) << val << " nats/byte ("
+                    << (last ? "all" : std::to_string(a.eval_windows)) << " windows, " << std::setprecision(1)
+                    << eval_seconds << " s) elapsed " << elapsed() << " s\n" << std::flush;
           if (log) log->log_epoch(step / a.eval_every, {{"step", double(step)}, {"val_loss", val},
                                                        {"elapsed_s", elapsed()}, {"round_s", round_seconds}});
           save_checkpoint();
@@ -298,6 +340,9 @@ int main(int argc, char** argv) {
                 << printable(out.cpu().to_vector<int64_t>()) << "\n---\n";
     }
     if (guarded && !guard.events().empty()) std::cout << "guard: " << guard.events().size() << " events\n";
+    if (scaler.is_enabled())
+      std::cout << "grad scaler: scale " << std::setprecision(0) << scaler.get_scale() << ", "
+                << scaler.skipped_steps() << " steps skipped for inf/nan gradients\n";
     return stop ? 3 : 0;
   } catch (const kiln::Error& e) {
     std::cerr << "error: " << e.what() << "\n";

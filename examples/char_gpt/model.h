@@ -11,7 +11,7 @@ namespace char_gpt {
 
 struct ModelDefaults {
   static constexpr int64_t kLayers = 4, kHeads = 4, kWidth = 128, kContext = 64, kBatch = 16;
-  static constexpr double kLr = 1e-3, kWeightDecay = 0.1;
+  static constexpr double kLr = 3e-3, kWeightDecay = 0.1;
 };
 
 inline kiln::nn::GPTConfig config(int64_t layers, int64_t heads, int64_t width, int64_t context, double dropout = 0.0) {

@@ -3,8 +3,9 @@
 # (the repository's README and LICENSE, so nothing needs installing) for a
 # few dozen steps. Its validation loss must fall from the first validation
 # to the last and end below the uniform 5.545 nats/byte; a checkpoint must
-# be written and a resumed run must go on from its step; --amp must refuse
-# while kiln has no mixed precision; a sample must be printed.
+# be written and a resumed run must go on from its step; a sample must be
+# printed; --amp bf16 and --amp f16 (autocast, and for f16 the GradScaler,
+# whose state goes into the checkpoint) must train too.
 #   tests/train/char_gpt_smoke_test.sh TRAINER REPO_ROOT WORKDIR
 set -euo pipefail
 trainer=$1 root=$2 work=$3
@@ -25,6 +26,15 @@ grep -q "tokens/s" <<<"$out" || fail "no tokens/s"
 out=$("$trainer" "${common[@]}" --steps 160 --resume "$work/ckpt/last.safetensors" 2>&1) || fail "resume failed"
 grep -q "resumed from .* at step 120" <<<"$out" || fail "did not resume at step 120"
 [[ $(grep -c "val_loss" <<<"$out") -eq 1 ]] || fail "the resumed run should validate once (step 160)"
-if out=$("$trainer" "${common[@]}" --steps 1 --amp bf16 2>&1); then fail "--amp bf16 did not refuse"; fi
-grep -q "mixed precision" <<<"$out" || fail "--amp refused without saying why"
-echo "ok: validation loss $first -> $last nats/byte, checkpoint, resume and --amp refusal"
+for amp in bf16 f16; do
+  out=$("$trainer" "${common[@]}" --steps 40 --amp "$amp" --checkpoint-dir "$work/ckpt_$amp" 2>&1) || fail "--amp $amp failed"
+  grep -q "amp $amp" <<<"$out" || fail "--amp $amp: the configuration line does not say so"
+  grep -q "autocast runs f32" <<<"$out" || fail "--amp $amp on the CPU: no note that f32 is the faster choice"
+  val=$(grep -o "val_loss [0-9.]*" <<<"$out" | tail -1 | awk '{print $2}')
+  awk -v v="$val" 'BEGIN { exit !(v < 5.545) }' || fail "--amp $amp: validation loss $val not below uniform"
+done
+grep -q "grad scaler: scale" <<<"$out" || fail "--amp f16: no grad scaler line"
+out=$("$trainer" "${common[@]}" --steps 50 --amp f16 --resume "$work/ckpt_f16/last.safetensors" 2>&1) \
+  || fail "--amp f16 resume failed"
+grep -q "resumed from .* at step 40" <<<"$out" || fail "--amp f16 did not resume at step 40"
+echo "ok: validation loss $first -> $last nats/byte, checkpoint, resume, --amp bf16 and f16"
