@@ -18,7 +18,8 @@ packages=(build-essential cmake ninja-build      # g++ (with OpenMP's libgomp), 
           nlohmann-json3-dev                     # safetensors headers
           libcli11-dev                           # the example trainers' flags
           openmpi-bin libopenmpi-dev             # src/dist across processes (mpirun), CPU collectives
-          dataset-fashion-mnist)                 # the Fashion-MNIST example and tests
+          dataset-fashion-mnist                  # the Fashion-MNIST example and tests
+          fortunes)                              # examples/char_gpt's default text
 for arg in "$@"; do
   case "$arg" in
     --tests) packages+=(libgtest-dev              # the test suite
