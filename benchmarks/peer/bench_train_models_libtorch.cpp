@@ -3,13 +3,10 @@
 //   bench_train_models_libtorch MODEL [windows] [steps_per_window] [threads]
 #include <torch/torch.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "train/train_models.h"
 
@@ -73,19 +70,6 @@ int main(int argc, char** argv) {
     opt->step();
     return loss.item<float>();
   };
-  for (int i = 0; i < 10; ++i) step();
-  std::vector<double> ms;
-  float loss = 0;
-  for (int w = 0; w < windows; ++w) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < steps; ++i) loss = step();
-    ms.push_back(1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / steps);
-  }
-  std::sort(ms.begin(), ms.end());
-  const double median = ms[ms.size() / 2];
-  std::printf("{\"bench\": \"train_%s\", \"version\": \"libtorch-%s\", \"threads\": %d, \"batch\": %d, \"windows\": %d, "
-              "\"steps_per_window\": %d, \"ms_per_step\": %.3f, \"ms_min\": %.3f, \"ms_max\": %.3f, "
-              "\"samples_per_sec\": %.1f, \"final_loss\": %.4f}\n",
-              m.name, TORCH_VERSION, torch::get_num_threads(), m.batch, windows, steps, median, ms.front(), ms.back(),
-              1e3 * m.batch / median, loss);
+  kiln_bench::print_step_windows(m, std::string("libtorch-") + TORCH_VERSION, torch::get_num_threads(), windows, steps,
+                                 kiln_bench::time_step_windows(step, windows, steps), nullptr);
 }

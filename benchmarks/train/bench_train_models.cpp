@@ -7,13 +7,10 @@
 // prints one JSON line with the median window's ms/step (and min/max).
 #include <kiln/kiln.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "train/train_models.h"
 
@@ -75,21 +72,7 @@ int main(int argc, char** argv) {
     opt->step();
     return loss.item<float>();
   };
-  for (int i = 0; i < 10; ++i) step();
-  std::vector<double> ms;
-  float loss = 0;
-  for (int w = 0; w < windows; ++w) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < steps; ++i) loss = step();
-    ms.push_back(1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / steps);
-  }
-  std::vector<double> sorted = ms;
-  std::sort(sorted.begin(), sorted.end());
-  const double median = sorted[sorted.size() / 2];
   const char* commit = std::getenv("KILN_GIT_COMMIT");
-  std::printf("{\"bench\": \"train_%s\", \"version\": \"kiln\", \"threads\": %d, \"batch\": %d, \"windows\": %d, "
-              "\"steps_per_window\": %d, \"ms_per_step\": %.3f, \"ms_min\": %.3f, \"ms_max\": %.3f, "
-              "\"samples_per_sec\": %.1f, \"final_loss\": %.4f, \"commit\": \"%s\"}\n",
-              m.name, kiln::get_num_threads(), m.batch, windows, steps, median, sorted.front(), sorted.back(),
-              1e3 * m.batch / median, loss, commit ? commit : "unknown");
+  kiln_bench::print_step_windows(m, "kiln", kiln::get_num_threads(), windows, steps,
+                                 kiln_bench::time_step_windows(step, windows, steps), commit ? commit : "unknown");
 }
