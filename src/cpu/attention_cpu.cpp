@@ -30,6 +30,7 @@
 #include "core/tensor_impl.h"
 #include "cpu/blas_threads.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/gemm.h"
 #include "cpu/parallel.h"
 #include "cpu/vector_math.h"
 #include "functors/online_softmax.h"
@@ -42,22 +43,6 @@ namespace {
 constexpr int64_t kQTile = 64;
 constexpr int64_t kKTile = 128;
 
-template <class V> struct Blas;
-template <> struct Blas<float> {
-  static void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, float alpha,
-                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-    cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A,
-                static_cast<int>(lda), B, static_cast<int>(ldb), beta, C, static_cast<int>(ldc));
-  }
-};
-template <> struct Blas<double> {
-  static void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, double alpha,
-                   const double* A, int64_t lda, const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
-    cblas_dgemm(CblasRowMajor, ta, tb, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A,
-                static_cast<int>(lda), B, static_cast<int>(ldb), beta, C, static_cast<int>(ldc));
-  }
-};
-
 // C (M x N, row-major, ldc) = alpha * op(A) op(B) + beta * C; an empty inner
 // dimension gives beta * C (BLAS refuses a zero leading dimension).
 template <class V>
@@ -69,8 +54,8 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, V alpha, const V* A
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == V(0) ? V(0) : beta * C[i * ldc + j];
     return;
   }
-  Blas<V>::gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
-                std::max<int64_t>(lda, 1), B, std::max<int64_t>(ldb, 1), beta, C, std::max<int64_t>(ldc, 1));
+  cpu::gemm(ta, tb, M, N, K, alpha, A, std::max<int64_t>(lda, 1), B, std::max<int64_t>(ldb, 1), beta, C,
+            std::max<int64_t>(ldc, 1), /*one_thread=*/true);
 }
 
 struct Geometry {

@@ -18,7 +18,6 @@
 // default_conv_impl() below for the numbers.
 #include "cpu/conv2d_cpu.h"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -30,6 +29,7 @@
 #include "core/tensor_impl.h"
 #include "cpu/blas_threads.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/gemm.h"
 #include "cpu/parallel.h"
 
 namespace kiln::cpu {
@@ -53,17 +53,6 @@ ConvGeometry geometry(const Tensor& x, const Tensor& w, const Tensor& y, const d
   g.dh = p.dilation[0], g.dw = p.dilation[1];
   g.pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
   return g;
-}
-
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A,
-              static_cast<int>(lda), B, static_cast<int>(ldb), beta, C, static_cast<int>(ldc));
-}
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
-          int64_t lda, const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, ta, tb, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A,
-              static_cast<int>(lda), B, static_cast<int>(ldb), beta, C, static_cast<int>(ldc));
 }
 
 // Unrolls the Cg input planes at xg into col [K, Ho*Wo]; padding reads 0.
@@ -164,8 +153,7 @@ void forward_im2col(const Tensor& x, const Tensor& w, const Tensor& b, const det
           }
           beta = 1;
         }
-        gemm(CblasNoTrans, CblasNoTrans, g.Og, g.HWo, g.K, T(1), wp + grp * g.Og * g.K, g.K, cp, g.HWo, beta, yg,
-             g.HWo);
+        gemm(false, false, g.Og, g.HWo, g.K, T(1), wp + grp * g.Og * g.K, g.K, cp, g.HWo, beta, yg, g.HWo, par);
       }
     }
   });
@@ -220,15 +208,14 @@ void backward_im2col(const Tensor& gy, const Tensor& x, const Tensor& w, const d
             im2col(xg, g, col.data());
             cp = col.data();
           }
-          gemm(CblasNoTrans, CblasTrans, g.Og, g.K, g.HWo, T(1), gyg, g.HWo, cp, g.HWo, T(1), my_gw + grp * g.Og * g.K,
-               g.K);
+          gemm(false, true, g.Og, g.K, g.HWo, T(1), gyg, g.HWo, cp, g.HWo, T(1), my_gw + grp * g.Og * g.K, g.K, par);
         }
         if (gxp) {
           T* gxg = gxp + (n * g.C + grp * g.Cg) * g.H * g.W;
           if (g.pointwise) {
-            gemm(CblasTrans, CblasNoTrans, g.K, g.HWo, g.Og, T(1), wg, g.K, gyg, g.HWo, T(0), gxg, g.HWo);
+            gemm(true, false, g.K, g.HWo, g.Og, T(1), wg, g.K, gyg, g.HWo, T(0), gxg, g.HWo, par);
           } else {
-            gemm(CblasTrans, CblasNoTrans, g.K, g.HWo, g.Og, T(1), wg, g.K, gyg, g.HWo, T(0), gcol.data(), g.HWo);
+            gemm(true, false, g.K, g.HWo, g.Og, T(1), wg, g.K, gyg, g.HWo, T(0), gcol.data(), g.HWo, par);
             col2im_add(gcol.data(), g, gxg);
           }
         }
