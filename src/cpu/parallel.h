@@ -1,4 +1,5 @@
-// A small fork-join pool whose idle threads block instead of spinning.
+// A small fork-join pool whose idle threads spin for at most 200 us and
+// then block (parallel.cpp says why both).
 //
 // libgomp's threads spin for a while at every barrier and after every
 // parallel region. On a machine whose cores are shared with other processes
@@ -7,8 +8,9 @@
 // ~85 ms with libgomp's default (spinning) wait policy and ~36 ms with
 // OMP_WAIT_POLICY=passive, which a library cannot set for its host process.
 // The parallel loops of a training step's big ops (convolution over
-// samples, batch norm over channels, pooling over planes, elementwise maps)
-// therefore run here; the rest of the backend stays on OpenMP.
+// samples, batch norm over channels, pooling over planes, elementwise maps,
+// f32 matrix products in blocks: cpu/gemm.h) therefore run here; the rest of
+// the backend stays on OpenMP.
 #pragma once
 #include <algorithm>
 #include <cstdint>
