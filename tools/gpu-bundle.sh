@@ -24,7 +24,9 @@
 # repository root; KILN_TEST_SOURCE_DIR=.). Fails if the bundle is 48 MiB or
 # more (the GPU machine takes 64 MiB of working tree in all).
 # Environment: KILN_JOBS (default nproc), KILN_CUDA_ARCHS (default 90),
-# KILN_WERROR (default ON, as CI builds).
+# KILN_WERROR (default ON, as CI builds), KILN_BUNDLE_CPU_ARCH (default x86-64-v3:
+# AVX2, which every H100/H200 host has; the default build is -march=native,
+# whose AVX-512 or AMX code could stop with SIGILL on the GPU machine's CPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -42,7 +44,7 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES="${KILN_CUDA_ARCHS:-90}" \
   -DKILN_BUILD_TESTS=ON -DKILN_BUILD_BENCHMARKS=ON -DKILN_BUILD_EXAMPLES=ON \
-  -DCMAKE_SKIP_RPATH=ON \
+  -DCMAKE_SKIP_RPATH=ON -DKILN_CPU_ARCH="${KILN_BUNDLE_CPU_ARCH:-x86-64-v3}" \
   -DKILN_TEST_SOURCE_DIR=. -DKILN_WERROR="${KILN_WERROR:-ON}" "${launcher[@]}"
 cmake --build "$build" -j "${KILN_JOBS:-$(nproc)}"
 
