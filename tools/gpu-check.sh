@@ -347,7 +347,7 @@ if ((gpu_visible)); then
 else
   say "benchmarks: NOT RUN (no GPU visible): $bench_skip of ${#bench_cmds[@]} kernel benchmarks started, loaded their libraries and reported no CUDA device"
   ((bench_ok > 0)) && say "  but $bench_ok printed measurements without a visible GPU"
-  not_run+=("the kernel benchmarks and the GPU training benchmark")
+  not_run+=("the kernel benchmarks and the GPU training benchmarks (CNN, GPT-2 step)")
 fi
 
 # --- 5. summary -----------------------------------------------------------------------------------
