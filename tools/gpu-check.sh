@@ -11,7 +11,8 @@
 #      machine's paths), JUnit XML
 #   3. compute-sanitizer memcheck on one test per kernel family, racecheck on
 #      one test per kernel that uses shared memory (at the same time)
-#   4. the kernel benchmarks in quick mode, and a short GPU training benchmark
+#   4. the kernel benchmarks in quick mode, a short GPU training benchmark and
+#      a GPT-2 124M training step (kiln and PyTorch, bf16 autocast, quick mode)
 #   5. the summary (printed last, also summary.txt)
 # A stage that runs out of time is reported as TIMEOUT, never as a pass or a
 # failure. If a GPU is visible and any CUDA test skipped, the run fails: a
@@ -319,8 +320,13 @@ done
 # PyTorch on the same shapes and GPU, in the same JSON lines (the GPU machine has torch).
 if ((gpu_visible)) && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
   bench_cmds+=("python3 benchmarks/kernels/torch_attention_layer_norm.py")
+  # GPT-2 124M training step in PyTorch under torch.autocast bf16, the peer of
+  # bench_gpt2_step below (quick: batch 4, 2 warm-up and 5 timed steps, 4096^3 ceiling).
+  bench_cmds+=("python3 benchmarks/train/gpt_torch.py --preset gpt2 --dtype bf16 --quick")
 fi
 ((gpu_visible)) && [[ -x "$work/bin/bench_train_cnn" ]] && bench_cmds+=("$work/bin/bench_train_cnn 20 cuda:0")
+# GPT-2 124M training step in kiln under bf16 autocast: tokens/s and MFU (quick: as above).
+((gpu_visible)) && [[ -x "$work/bin/bench_gpt2_step" ]] && bench_cmds+=("$work/bin/bench_gpt2_step --quick")
 for cmd in "${bench_cmds[@]}"; do
   name=$(basename "${cmd%% *}")
   [[ "$name" == python3 ]] && name=$(basename "$(cut -d' ' -f2 <<<"$cmd")")
@@ -341,7 +347,7 @@ if ((gpu_visible)); then
 else
   say "benchmarks: NOT RUN (no GPU visible): $bench_skip of ${#bench_cmds[@]} kernel benchmarks started, loaded their libraries and reported no CUDA device"
   ((bench_ok > 0)) && say "  but $bench_ok printed measurements without a visible GPU"
-  not_run+=("the kernel benchmarks and the GPU training benchmark")
+  not_run+=("the kernel benchmarks and the GPU training benchmarks (CNN, GPT-2 step)")
 fi
 
 # --- 5. summary -----------------------------------------------------------------------------------

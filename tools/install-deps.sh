@@ -4,7 +4,7 @@
 # /usr/local/cuda and is used when present (see docs/gpu.md).
 #   tools/install-deps.sh           the library and the examples, Fashion-MNIST data
 #   tools/install-deps.sh --tests   also what the tests and benchmarks need
-#   tools/install-deps.sh --peer    also Debian's LibTorch 1.13 and Google Benchmark, for the peer benchmarks
+#   tools/install-deps.sh --peer    also Debian's LibTorch 1.13, PyTorch 1.13 and Google Benchmark, for the peer benchmarks
 # Installs with --no-install-recommends, so a package that a -dev package only
 # recommends but the build needs is named here (ocl-icd-opencl-dev: oneDNN's
 # CMake config looks for OpenCL). Checked in a brand-new Debian 12 root with
@@ -28,7 +28,9 @@ for arg in "$@"; do
                         libclang-rt-14-dev        # clang's sanitizers and libFuzzer (tools/sanitize.sh, tools/fuzz.sh)
                         libomp-dev                # OpenMP for the clang build
                         ccache) ;;                # rebuilds in tools/run-tests.sh
-    --peer) packages+=(libtorch-dev libbenchmark-dev) ;;
+    --peer) packages+=(libtorch-dev               # LibTorch 1.13: benchmarks/peer (the CNN and models' C++ peers)
+                       libbenchmark-dev           # Google Benchmark, which benchmarks/ links
+                       python3-torch) ;;          # PyTorch 1.13, the older Python peer (benchmarks/train/bench-char-gpt.sh, train_models_torch.py)
     *) echo "usage: tools/install-deps.sh [--tests] [--peer]" >&2; exit 2 ;;
   esac
 done

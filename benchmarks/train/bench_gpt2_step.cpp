@@ -9,7 +9,8 @@
 // token; ceiling the bf16 matmul rate measured in the same run: kiln::matmul
 // of bf16 [8192, 8192] tensors, [4096, 4096] in quick mode, which is one
 // cuBLASLt call with f32 accumulation), as PyTorch's and llm.c's figures do.
-// benchmarks/train/gpt_torch.py --preset gpt2 [--compile] is the PyTorch peer.
+// benchmarks/train/gpt_torch.py --preset gpt2 --dtype bf16 [--compile] is the PyTorch peer
+// (its default dtype is f32).
 //
 //   bench_gpt2_step [--quick] [--batch B] [--steps N] [--dtype bf16|f32] [--tf32]
 //   bench_gpt2_step --device cpu --tiny     (the same code on a small model: a check that it runs)

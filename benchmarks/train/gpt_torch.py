@@ -15,7 +15,9 @@ per step. Prints one JSON line like kiln's benchmarks.
                      --dtype bf16 runs under torch.autocast. Reports
                      tokens/s and MFU = (6 N + 6 L C T) tokens/s over a bf16
                      matmul ceiling measured in the same run (torch.matmul,
-                     8192^3; 4096^3 with --quick).
+                     8192^3). --quick, as bench_gpt2_step's: batch 4 (not
+                     8), 2 warm-up and 5 timed steps (not 5 and 20), a
+                     4096^3 ceiling.
 
     python3 benchmarks/train/gpt_torch.py [--preset char_gpt|gpt2] [--steps N] [--threads N]
                                           [--device cpu|cuda] [--compile] [--dtype f32|bf16] [--quick]
@@ -90,10 +92,13 @@ def main():
     ap.add_argument("--batch", type=int)
     ap.add_argument("--compile", action="store_true", help="torch.compile the model")
     ap.add_argument("--dtype", choices=["f32", "bf16"], default="f32", help="bf16: under torch.autocast")
-    ap.add_argument("--quick", action="store_true", help="fewer steps and a smaller ceiling matmul")
+    ap.add_argument("--quick", action="store_true",
+                    help="2 warm-up steps (not 5); gpt2 also batch 4, 5 timed steps and a 4096^3 ceiling matmul, "
+                         "as bench_gpt2_step --quick")
     a = ap.parse_args()
     gpt2 = a.preset == "gpt2"
-    defaults = dict(layers=12, heads=12, width=768, context=1024, batch=8, vocab=50257) if gpt2 else \
+    # gpt2's batch as bench_gpt2_step's: 8, 4 with --quick.
+    defaults = dict(layers=12, heads=12, width=768, context=1024, batch=4 if a.quick else 8, vocab=50257) if gpt2 else \
         dict(layers=4, heads=4, width=128, context=64, batch=16, vocab=256)
     for k in ("layers", "heads", "width", "context", "batch"):
         if getattr(a, k) is None:
