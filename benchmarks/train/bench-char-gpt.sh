@@ -20,14 +20,16 @@ export KILN_GIT_COMMIT="${KILN_GIT_COMMIT:-$(git -C "$root" rev-parse --short HE
 modern=/var/tmp/modern-torch/run
 impls=("kiln")
 if [[ -x $modern ]] && "$modern" python3 -c "import torch" 2>/dev/null; then impls+=("modern" "modern-compiled"); fi
-python3 -c "import torch" 2>/dev/null && impls+=("debian")
+# Debian's python3-torch (1.13) is /usr/bin/python3's, whatever python3 is first on PATH.
+debian_python=${DEBIAN_PYTHON:-/usr/bin/python3}
+"$debian_python" -c "import torch" 2>/dev/null && impls+=("debian")
 run() {  # impl threads
   case $1 in
     kiln) OMP_NUM_THREADS=$2 "$build/benchmarks/bench_char_gpt" "$steps" ;;
     modern) "$modern" python3 "$root/benchmarks/train/gpt_torch.py" --steps "$steps" --threads "$2" 2>/dev/null ;;
     modern-compiled)
       "$modern" python3 "$root/benchmarks/train/gpt_torch.py" --steps "$steps" --threads "$2" --compile 2>/dev/null ;;
-    debian) python3 "$root/benchmarks/train/gpt_torch.py" --steps "$steps" --threads "$2" 2>/dev/null ;;
+    debian) "$debian_python" "$root/benchmarks/train/gpt_torch.py" --steps "$steps" --threads "$2" 2>/dev/null ;;
   esac
 }
 echo "# $(date -u +%FT%TZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
