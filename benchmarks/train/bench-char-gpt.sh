@@ -38,7 +38,9 @@ lines=()
 for ((r = 1; r <= rounds; r++)); do
   for threads in "${threads_list[@]}"; do
     for impl in "${impls[@]}"; do
-      line=$(run "$impl" "$threads" | tail -1)
+      if ! line=$(run "$impl" "$threads" | tail -1) || [[ "$line" != "{"* ]]; then
+        echo "# $impl ($threads threads, round $r) failed: no JSON line"; continue
+      fi
       line=${line%\}}", \"round\": $r, \"load\": $(cut -d' ' -f1 /proc/loadavg)}"
       echo "$line"
       lines+=("$line")
@@ -60,7 +62,7 @@ print("|---|---|---|---|---|---|")
 for (v, t), g in groups.items():
     tps = statistics.median(x["tokens_per_sec"] for x in g)
     ms = statistics.median(x["ms_per_step"] for x in g)
-    per = ", ".join(f"{x[\"tokens_per_sec\"]:,.0f}" for x in g)
+    per = ", ".join(format(x["tokens_per_sec"], ",.0f") for x in g)
     ratio = f"{kiln[t] / tps:.2f}" if t in kiln else "-"
     print(f"| {v} | {t} | {ms:.1f} | {tps:,.0f} | {per} | {ratio} |")
 '

@@ -35,6 +35,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+
+def causal_attention(q, k, v):
+    """PyTorch 2's fused attention; PyTorch 1.13 (Debian's) has none, so there
+    the unfused composition, as a 1.13 user would write it."""
+    if hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    T = q.shape[-2]
+    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+    mask = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
+    return scores.masked_fill(mask, float("-inf")).softmax(-1) @ v
+
 class Block(nn.Module):
     def __init__(self, width, heads):
         super().__init__()
@@ -50,7 +61,7 @@ class Block(nn.Module):
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
         q, k, v = (t.view(B, T, self.heads, C // self.heads).transpose(1, 2) for t in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y = causal_attention(q, k, v)
         return self.out_proj(y.transpose(1, 2).reshape(B, T, C))
 
     def forward(self, x):
