@@ -17,6 +17,10 @@ Tensor gemm_operand(const Tensor& t) {
   if (row_major || col_major) return t;
   return t.contiguous();
 }
+// [B, R, C] stored column by column (a transposed view), not row by row.
+bool is_column_major(const Tensor& t) {
+  return t.size(1) > 1 && t.size(2) > 1 && t.stride(1) == 1 && t.stride(2) >= t.size(1);
+}
 }  // namespace
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
@@ -45,6 +49,8 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     auto node = std::make_shared<autograd::BmmBackward>();
     if (b.requires_grad()) node->a = autograd::SavedTensor(a);
     if (a.requires_grad()) node->b = autograd::SavedTensor(b);
+    node->a_column_major = is_column_major(a);
+    node->b_column_major = is_column_major(b);
     autograd::set_history(out, node, {&a, &b});
   }
   return out;
