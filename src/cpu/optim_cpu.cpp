@@ -1,13 +1,15 @@
 // CPU fused optimizer updates (SGD, Adam/AdamW, RMSprop, Adagrad) over lists of tensors.
 // Every list entry i holds a parameter, its gradient and its state buffers,
 // all of one dtype and shape. Elements are independent, so each tensor is
-// one OpenMP loop; f16/bf16 values are loaded into f32 (opmath), updated and
+// one loop over kiln's pool; f16/bf16 values are loaded into f32 (opmath), updated and
 // stored back. The update itself is kernels/functors/optim.h's, as on CUDA.
+#include <algorithm>
 #include <array>
 
 #include "core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
+#include "cpu/parallel.h"
 #include "functors/optim.h"
 
 namespace kiln::cpu {
@@ -33,18 +35,38 @@ void with_contiguous(std::array<Tensor, N> ts, Update&& update) {
 // Runs one update functor (kernels/functors/optim.h, shared with the CUDA
 // kernel) over n elements of its lists: p[0] param, p[1] grad (only read),
 // the rest state buffers, which may be null (unused by this update).
+// The elements are split over kiln's pool, and within a range they go in
+// chunks in which an absent list reads zeros and writes to a sink: the inner
+// loop then has no per-element test of which lists exist, and vectorizes.
+// (A per-element test, on OpenMP threads, made the MLP benchmark's SGD step
+// 17% of its training step.)
 template <class T, class Step>
 void apply_step(const std::array<T*, Step::kLists>& p, int64_t n, const Step& step) {
   using M = opmath_t<T>;
   constexpr int L = Step::kLists;
-#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) {
-    M v[L];
-    for (int l = 0; l < L; ++l) v[l] = p[l] != nullptr ? static_cast<M>(p[l][i]) : M(0);
-    step(v);
-    for (int l = 0; l < L; ++l)
-      if (l != 1 && p[l] != nullptr) p[l][i] = static_cast<T>(v[l]);
-  }
+  constexpr int64_t kChunk = 512;
+  parallel_ranges(n, n * L, [&](int64_t begin, int64_t end) {
+    std::array<T, kChunk> zeros{}, sink{};
+    for (int64_t c = begin; c < end; c += kChunk) {
+      const int64_t len = std::min(kChunk, end - c);
+      const T* rd[L];
+      T* wr[L];
+      for (int l = 0; l < L; ++l) {
+        rd[l] = p[l] != nullptr ? p[l] + c : zeros.data();
+        wr[l] = p[l] != nullptr ? p[l] + c : sink.data();
+      }
+      // Each element's lists are read before they are written, and elements
+      // are independent, so the lanes of a vector never overlap.
+#pragma omp simd
+      for (int64_t i = 0; i < len; ++i) {
+        M v[L];
+        for (int l = 0; l < L; ++l) v[l] = static_cast<M>(rd[l][i]);
+        step(v);
+        for (int l = 0; l < L; ++l)
+          if (l != 1) wr[l][i] = static_cast<T>(v[l]);
+      }
+    }
+  });
 }
 
 template <class T, size_t N>
