@@ -29,8 +29,10 @@ void set_pool_threads(int n);
 int blas_threads();
 int openmp_threads();
 
-// Runs body(t) for t in [0, threads) on `threads` threads, the caller being
-// t = 0, and returns when all are done; rethrows the first exception. Runs
+// Runs body(t) for t in [0, threads) on up to `threads` threads, the caller
+// among them (which thread runs which t varies from run to run: index
+// outputs and scratch by t), and returns when all are done; rethrows the
+// first exception. Runs
 // serially when threads <= 1, when called from inside another run or an
 // OpenMP region, or while another thread's run holds the pool.
 void parallel_run(int threads, const std::function<void(int)>& body);
