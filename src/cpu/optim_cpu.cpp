@@ -37,7 +37,7 @@ void with_contiguous(std::array<Tensor, N> ts, Update&& update) {
 // the rest state buffers, which may be null (unused by this update).
 // The elements are split over kiln's pool, and within a range they go in
 // chunks in which an absent list reads zeros and writes to a sink: the inner
-// loop then has no per-element test of which lists exist, and vectorizes.
+// loop then has no per-element test of which lists exist.
 // (A per-element test, on OpenMP threads, made the MLP benchmark's SGD step
 // 17% of its training step.)
 template <class T, class Step>
@@ -55,9 +55,6 @@ void apply_step(const std::array<T*, Step::kLists>& p, int64_t n, const Step& st
         rd[l] = p[l] != nullptr ? p[l] + c : zeros.data();
         wr[l] = p[l] != nullptr ? p[l] + c : sink.data();
       }
-      // Each element's lists are read before they are written, and elements
-      // are independent, so the lanes of a vector never overlap.
-#pragma omp simd
       for (int64_t i = 0; i < len; ++i) {
         M v[L];
         for (int l = 0; l < L; ++l) v[l] = static_cast<M>(rd[l][i]);
