@@ -4,7 +4,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <string>
 
 #include "cpu/parallel.h"
 #include "kiln/core/error.h"
@@ -62,8 +61,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
   const bool split_rows = M >= N;
   const int64_t extent = split_rows ? M : N;
   constexpr int64_t kAlign = 16;  // whole register tiles per block
-  const int64_t chunk = ((extent + threads - 1) / std::max(threads, 1) + kAlign - 1) / kAlign * kAlign;
-  const int blocks = threads <= 1 || chunk <= 0 ? 1 : static_cast<int>((extent + chunk - 1) / chunk);
+  const int64_t chunk = ((extent + threads - 1) / threads + kAlign - 1) / kAlign * kAlign;
+  const int blocks = threads <= 1 || chunk == 0 ? 1 : static_cast<int>((extent + chunk - 1) / chunk);  // chunk 0: an empty C
   if (blocks <= 1) return onednn_sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   parallel_run(blocks, [&](int t) {
     const int64_t begin = t * chunk, len = std::min(chunk, extent - begin);
@@ -89,15 +88,6 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double al
   cblas_dgemm(CblasRowMajor, blas_trans(trans_a), blas_trans(trans_b), static_cast<int>(M), static_cast<int>(N),
               static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta, C,
               static_cast<int>(ldc));
-}
-
-const char* gemm_f32_library() {
-#if KILN_WITH_ONEDNN
-  return "oneDNN";
-#else
-  static const std::string name = std::string("OpenBLAS (") + openblas_get_corename() + ")";
-  return name.c_str();
-#endif
 }
 
 }  // namespace kiln::cpu

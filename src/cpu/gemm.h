@@ -22,8 +22,4 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda,
           const double* B, int64_t ldb, double beta, double* C, int64_t ldc, bool one_thread);
 
-// Which library runs f32 products, for benchmarks and logs: "oneDNN" or
-// "OpenBLAS (<core>)".
-const char* gemm_f32_library();
-
 }  // namespace kiln::cpu
