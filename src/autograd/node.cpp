@@ -42,6 +42,21 @@ Tensor Node::run_pre_hooks(Tensor grad, uint32_t output_nr) const {
   return grad;
 }
 
+namespace {
+
+// True when `grad` is a dense tensor that owns all of its storage, has no
+// autograd history, and is held by no handle beyond the `refs` the caller
+// knows of, so no one else can read or write it once it becomes a .grad().
+bool can_take_over(const Tensor& grad, long refs) {
+  const detail::TensorImpl* impl = grad.unsafe_impl();
+  if (grad.impl_ptr().use_count() != refs || impl->storage.use_count() != 1) return false;
+  if (impl->is_view || impl->offset != 0 || !grad.is_contiguous()) return false;
+  if (impl->storage->nbytes != static_cast<size_t>(impl->numel) * element_size(impl->dtype)) return false;
+  return !impl->autograd || (!impl->autograd->requires_grad && !impl->autograd->grad_fn);
+}
+
+}  // namespace
+
 std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
   Tensor grad = grad_output;
   if (leaf_->autograd) {
@@ -53,9 +68,13 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
   auto& meta = leaf_->meta();
   NoGradGuard no_grad;
   if (!meta.grad) {
-    // Always a fresh contiguous buffer: the incoming gradient may be a
-    // broadcast view or alias another tensor, and users write into .grad().
-    meta.grad = grad.contiguous().clone().detach().impl_ptr();
+    // .grad() must be a buffer of its own, since users write into it. The
+    // incoming gradient is taken over when nothing else can see it (as
+    // PyTorch does); otherwise it may be a broadcast view or alias another
+    // tensor, and is copied. The engine's slot and `grad` hold it, or only
+    // `grad` when a hook replaced it.
+    const long engine_refs = grad.is_same(grad_output) ? 2 : 1;
+    meta.grad = can_take_over(grad, engine_refs) ? grad.impl_ptr() : grad.contiguous().clone().detach().impl_ptr();
   } else {
     Tensor acc(meta.grad);
     KILN_CHECK(acc.device() == grad.device(), DeviceError, "backward: gradient on ", grad.device(),

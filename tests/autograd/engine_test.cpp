@@ -39,6 +39,45 @@ TEST(Backward, AVariableUsedTwiceGetsBothContributions) {
   EXPECT_DOUBLE_EQ(x.grad().item<double>(), 8.0);
 }
 
+// A first gradient becomes .grad() without a copy when nothing else holds
+// it; otherwise .grad() is a copy, so writing into it changes nothing else.
+TEST(Backward, AnUnsharedGradientBecomesDotGradWithoutACopy) {
+  Tensor x = ones({4}).requires_grad_();
+  const void* fresh = nullptr;
+  x.register_hook([&](const Tensor& g) {
+    Tensor doubled = g * 2;
+    fresh = doubled.raw_data_ptr();
+    return doubled;
+  });
+  (x * 3).sum().backward();
+  EXPECT_EQ(x.grad().raw_data_ptr(), fresh);
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{6, 6, 6, 6}));
+}
+
+TEST(Backward, TwoLeavesGivenOneGradientGetBuffersOfTheirOwn) {
+  Tensor a = zeros({3}).requires_grad_(), b = zeros({3}).requires_grad_();
+  ((a + b) * tensor({1.0f, 2.0f, 3.0f})).sum().backward();  // add's backward passes one tensor to both
+  a.grad().add_(10);
+  EXPECT_EQ(a.grad().to_vector<float>(), (std::vector<float>{11, 12, 13}));
+  EXPECT_EQ(b.grad().to_vector<float>(), (std::vector<float>{1, 2, 3}));
+}
+
+TEST(Backward, AGradientTheCallerStillHoldsIsCopiedIntoDotGrad) {
+  Tensor x = zeros({3}).requires_grad_();
+  Tensor kept;
+  x.register_hook([&](const Tensor& g) { return kept = g + 1; });
+  (x * 1).sum().backward();
+  x.grad().add_(5);
+  EXPECT_EQ(kept.to_vector<float>(), (std::vector<float>{2, 2, 2}));
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{7, 7, 7}));
+
+  Tensor y = zeros({3}).requires_grad_();
+  const Tensor seed = tensor({1.0f, 2.0f, 3.0f});
+  (y + 0).backward(seed);
+  y.grad().mul_(0);
+  EXPECT_EQ(seed.to_vector<float>(), (std::vector<float>{1, 2, 3}));
+}
+
 TEST(Backward, SecondBackwardWithoutRetainGraphThrows) {
   Tensor x = tensor({1.0f, 2.0f}).requires_grad_();
   Tensor loss = (x * x).sum();
