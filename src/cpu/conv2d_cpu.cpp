@@ -13,15 +13,18 @@
 //
 // oneDNN path (f32 only, conv2d_onednn_cpu.cpp): oneDNN's own primitives.
 //
-// Which is the default comes from benchmarks/cpu/bench_conv.cpp on the
-// Fashion-MNIST CNN shapes (batch 64, 2 threads, AMD EPYC, AVX2); see
-// default_conv_impl() below for the numbers.
+// Which one runs a float32 convolution is timed at first use, per geometry
+// and pass; see default_conv_impl() below for why and for the numbers.
 #include "cpu/conv2d_cpu.h"
 
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -251,43 +254,110 @@ void conv2d_backward_im2col(const Tensor& gy, const Tensor& x, const Tensor& w, 
   backward_im2col<float>(gy, x, w, p, gx, gw, gb);
 }
 
-// Measured with bench_conv (batch 64, OMP_NUM_THREADS=2, ms per call; the
-// 2-core machine was shared with other jobs, so the numbers are noisy, but
-// the ranking held over several runs):
-//                         im2col+sgemm fwd/bwd   oneDNN fwd/bwd
-//   conv1 1->32, 28x28       0.8-1.7 / 9-25        5-16 / 12-60
-//   conv2 32->64, 14x14       52-92 / 56-108       24-48 / 56-120
-// oneDNN (plain NCHW layouts) wins clearly on the forward pass of layers
-// with a deep reduction (K = C/groups*kh*kw large) and ties on backward;
-// with K this small (first layer, K = 9) its overhead dominates and im2col
-// wins.
-// Re-measured on the benchmark CNN's own shapes (batch 128, 1 thread, ms;
-// machine shared, so noisy):
-//                         im2col+sgemm fwd/bwd   oneDNN fwd/bwd
-//   conv1 1->16, 28x28         2.1 / 8.3          14.2 / 10.9
-//   conv2 16->32, 14x14       15.0 / 33.9         14.7 / 37.0   (K = 144)
-//   conv2 32->64, 14x14        127 / 149            52 / 104    (K = 288)
-// and the whole training step (tools/bench-train.sh, 1 thread) ran 10-20%
-// faster with im2col for both of its layers. So: oneDNN when K >= 256.
-// Tried and not kept (no gain measured on this machine): unrolling several
-// samples into one col for wider sgemm calls (the extra copies and a col
-// beyond L2 cost more than the wider products gained), and replacing sgemm
-// by plain loops for the K = 9 first layer (same speed).
+// Which implementation runs a float32 convolution is measured, not ruled:
+// the fastest one depends on the machine and the layer. On the AMD EPYC
+// (AVX2) of earlier sessions, with OpenBLAS under im2col, oneDNN's
+// primitives won the forward pass of layers with K = C/g*kh*kw >= 256 by
+// 2x. On an Emerald Rapids Xeon, with oneDNN's sgemm under im2col, im2col won
+// every layer of the benchmark CNNs (bench_conv, batch 64, 2 threads, ms):
+//                         im2col fwd/bwd   oneDNN fwd/bwd
+//   conv1 1->32, 28x28      0.42 / 1.72      0.61 / 2.03
+//   conv2 32->64, 14x14     3.89 / 8.97      4.90 / 10.84
+// and the wide CNN's training step took 25-30 ms with im2col against 36-46
+// ms with oneDNN for its second layer (oneDNN's OpenMP threads and kiln's
+// pool also take turns spinning on the same two cores).
+// So each geometry and pass is timed with both at its first use and the
+// faster one is kept for the rest of the process. KILN_CPU_CONV=im2col or
+// =onednn fixes the choice instead (for runs that must repeat bit for bit
+// across processes: the two sum in different orders).
 ConvImpl default_conv_impl() {
   static const ConvImpl impl = [] {
     const char* env = std::getenv("KILN_CPU_CONV");
-    if (env && std::string(env) == "im2col") return ConvImpl::Im2col;
-    return onednn_available() ? ConvImpl::OneDnn : ConvImpl::Im2col;
+    const std::string v = env ? env : "";
+    if (v == "im2col") return ConvImpl::Im2col;
+    if (v == "onednn") {
+      KILN_CHECK(onednn_available(), Error, "KILN_CPU_CONV=onednn: kiln was built without oneDNN");
+      return ConvImpl::OneDnn;
+    }
+    KILN_CHECK(v.empty() || v == "auto", Error, "KILN_CPU_CONV must be im2col, onednn or auto, got '", v, "'");
+    return onednn_available() ? ConvImpl::Measured : ConvImpl::Im2col;
   }();
   return impl;
 }
 
 namespace {
-bool use_onednn(const Tensor& x, const Tensor& w) {
-  if (x.dtype() != kFloat32 || default_conv_impl() != ConvImpl::OneDnn) return false;
-  return w.size(1) * w.size(2) * w.size(3) >= 256;
+
+using ConvKey = std::array<int64_t, 16>;
+
+ConvKey conv_key(const Tensor& x, const Tensor& w, const detail::Conv2dParams& p, ConvPass pass, bool input_grad) {
+  return {x.size(0), x.size(1),    x.size(2),      x.size(3),      w.size(0),      w.size(2),
+          w.size(3), p.stride[0],  p.stride[1],    p.padding[0],   p.padding[1],   p.dilation[0],
+          p.dilation[1], p.groups, static_cast<int64_t>(pass), input_grad ? 1 : 0};
 }
+
+struct ConvChoices {
+  std::mutex mutex;
+  std::map<ConvKey, ConvImpl> chosen;
+};
+ConvChoices& conv_choices() {
+  static ConvChoices c;
+  return c;
+}
+
+// oneDNN must be this much faster alone to be chosen: timed alone, it does not
+// pay for its OpenMP threads spinning beside kiln's pool afterwards. (On the
+// Xeon, calls 20% slower alone cost the wide CNN's step 40% in training; on
+// the AMD machine oneDNN was 2x faster alone where it won.)
+constexpr double kOneDnnMargin = 1.25;
+
+// Runs run(impl) with the implementation chosen for `key`. At the key's first
+// use each implementation runs five times (the first builds oneDNN's
+// primitives) and the best of the last four counts; the one kept runs last,
+// so this call's results are the ones every later call would give.
+template <class Run>
+void run_measured(const ConvKey& key, Run&& run) {
+  ConvChoices& c = conv_choices();
+  std::optional<ConvImpl> known;
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    auto it = c.chosen.find(key);
+    if (it != c.chosen.end()) known = it->second;
+  }
+  if (known) return run(*known);
+  using Clock = std::chrono::steady_clock;
+  // im2col first: run right after oneDNN's, it would be timed while
+  // oneDNN's OpenMP threads still spin on the same cores.
+  const ConvImpl candidates[2] = {ConvImpl::Im2col, ConvImpl::OneDnn};
+  double best[2] = {1e300, 1e300};
+  for (int k = 0; k < 2; ++k) {
+    for (int round = 0; round < 5; ++round) {
+      const auto t0 = Clock::now();
+      run(candidates[k]);
+      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      if (round > 0) best[k] = std::min(best[k], s);
+    }
+  }
+  const ConvImpl pick = best[1] * kOneDnnMargin < best[0] ? ConvImpl::OneDnn : ConvImpl::Im2col;
+  if (pick != candidates[1]) run(pick);
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.chosen.emplace(key, pick);
+}
+
+// Measured (time both: run_measured) applies to float32 only; f64 has only im2col.
+ConvImpl impl_for(const Tensor& x) {
+  return x.dtype() == kFloat32 ? default_conv_impl() : ConvImpl::Im2col;
+}
+
 }  // namespace
+
+std::optional<ConvImpl> conv2d_measured_choice(const Tensor& x, const Tensor& w, const detail::Conv2dParams& p,
+                                               ConvPass pass, bool input_grad) {
+  ConvChoices& c = conv_choices();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  auto it = c.chosen.find(conv_key(x, w, p, pass, input_grad));
+  if (it == c.chosen.end()) return std::nullopt;
+  return it->second;
+}
 
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const detail::Conv2dParams& p,
                                 Tensor& out) {
@@ -297,8 +367,13 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
     copy(o32, out);
     return;
   }
-  if (use_onednn(x, w)) return conv2d_forward_onednn(x, w, b, p, out);
-  conv2d_forward_im2col(x, w, b, p, out);
+  auto run = [&](ConvImpl impl) {
+    if (impl == ConvImpl::OneDnn) return conv2d_forward_onednn(x, w, b, p, out);
+    conv2d_forward_im2col(x, w, b, p, out);
+  };
+  const ConvImpl impl = impl_for(x);
+  if (impl != ConvImpl::Measured) return run(impl);
+  run_measured(conv_key(x, w, p, ConvPass::Forward, false), run);
 }
 
 void CpuBackend::conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const detail::Conv2dParams& p,
@@ -314,10 +389,13 @@ void CpuBackend::conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor
     if (gb.defined()) copy(gb32, gb);
     return;
   }
-  if (use_onednn(x, w)) {
-    return conv2d_backward_onednn(gy, x, w, p, gx, gw, gb);
-  }
-  conv2d_backward_im2col(gy, x, w, p, gx, gw, gb);
+  auto run = [&](ConvImpl impl) {
+    if (impl == ConvImpl::OneDnn) return conv2d_backward_onednn(gy, x, w, p, gx, gw, gb);
+    conv2d_backward_im2col(gy, x, w, p, gx, gw, gb);
+  };
+  const ConvImpl impl = impl_for(x);
+  if (impl != ConvImpl::Measured) return run(impl);
+  run_measured(conv_key(x, w, p, ConvPass::Backward, gx.defined()), run);
 }
 
 }  // namespace kiln::cpu

@@ -2,17 +2,24 @@
 // called directly by benchmarks/cpu/bench_conv.cpp to compare them.
 // Tensors: NCHW / OIHW contiguous, f32 or f64 (oneDNN: f32 only).
 #pragma once
+#include <optional>
+
 #include "backend/backend.h"
 
 namespace kiln::cpu {
 
-enum class ConvImpl { Im2col, OneDnn };
+// Measured: timed with both at first use, per geometry and pass.
+enum class ConvImpl { Im2col, OneDnn, Measured };
+enum class ConvPass { Forward, Backward };
 
-// Whether CpuBackend may use oneDNN for float32 convolutions with a deep
-// reduction (see the measurements in conv2d_cpu.cpp); KILN_CPU_CONV=im2col
-// forces the im2col path everywhere.
+// How CpuBackend picks the implementation of a float32 convolution: Measured
+// by default when oneDNN is built in (see conv2d_cpu.cpp for why), else
+// Im2col; KILN_CPU_CONV=im2col|onednn|auto overrides it.
 ConvImpl default_conv_impl();
 bool onednn_available();
+// What the measurement chose for this geometry and pass, once it has run.
+std::optional<ConvImpl> conv2d_measured_choice(const Tensor& x, const Tensor& w, const detail::Conv2dParams& p,
+                                               ConvPass pass, bool input_grad);
 
 void conv2d_forward_im2col(const Tensor& x, const Tensor& w, const Tensor& b, const detail::Conv2dParams& p,
                            Tensor& out);

@@ -1,0 +1,52 @@
+// How the CPU backend picks its float32 convolution (src/cpu/conv2d_cpu.h):
+// timed at first use per geometry and pass, then fixed, so a call's results
+// do not depend on whether it was the first.
+#include <gtest/gtest.h>
+
+#include <kiln/kiln.h>
+
+#include "cpu/conv2d_cpu.h"
+#include "support/tensor_assert.h"
+
+namespace kiln {
+namespace {
+
+struct ConvRun {
+  Tensor y, gx, gw, gb;
+};
+
+ConvRun conv_step(const Tensor& x0, const Tensor& w0, const Tensor& b0) {
+  Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_(), b = b0.clone().requires_grad_();
+  Tensor y = conv2d(x, w, b, /*stride=*/{1, 1}, /*padding=*/{1, 1});
+  (y * y).sum().backward();
+  return {y.detach(), x.grad(), w.grad(), b.grad()};
+}
+
+TEST(CpuConvChoice, TheFirstCallGivesTheSameBitsAsLaterOnes) {
+  if (cpu::default_conv_impl() != cpu::ConvImpl::Measured) GTEST_SKIP() << "KILN_CPU_CONV fixes the implementation";
+  manual_seed(3);
+  // A geometry no other test uses, so its first call is in this test.
+  const Tensor x = randn({3, 29, 11, 13}), w = randn({31, 29, 3, 3}), b = randn({31});
+  const detail::Conv2dParams p{{1, 1}, {1, 1}, {1, 1}, 1};
+  EXPECT_FALSE(cpu::conv2d_measured_choice(x, w, p, cpu::ConvPass::Forward, false).has_value());
+  const ConvRun first = conv_step(x, w, b);
+  const auto fwd = cpu::conv2d_measured_choice(x, w, p, cpu::ConvPass::Forward, false);
+  const auto bwd = cpu::conv2d_measured_choice(x, w, p, cpu::ConvPass::Backward, true);
+  ASSERT_TRUE(fwd.has_value());
+  ASSERT_TRUE(bwd.has_value());
+  EXPECT_NE(*fwd, cpu::ConvImpl::Measured);
+  const ConvRun later = conv_step(x, w, b);
+  EXPECT_EQ(first.y.to_vector<float>(), later.y.to_vector<float>());
+  EXPECT_EQ(first.gx.to_vector<float>(), later.gx.to_vector<float>());
+  EXPECT_EQ(first.gw.to_vector<float>(), later.gw.to_vector<float>());
+  EXPECT_EQ(first.gb.to_vector<float>(), later.gb.to_vector<float>());
+  EXPECT_EQ(cpu::conv2d_measured_choice(x, w, p, cpu::ConvPass::Forward, false), fwd) << "the choice is kept";
+  // Whichever was chosen, it computes the convolution (checked in float64).
+  const ConvRun exact = conv_step(x.to(kFloat64), w.to(kFloat64), b.to(kFloat64));
+  EXPECT_TENSOR_CLOSE(later.y, exact.y.to(kFloat32), 1e-4, 1e-4);
+  EXPECT_TENSOR_CLOSE(later.gw, exact.gw.to(kFloat32), 1e-3, 1e-3);
+  EXPECT_TENSOR_CLOSE(later.gx, exact.gx.to(kFloat32), 1e-3, 1e-3);
+}
+
+}  // namespace
+}  // namespace kiln
