@@ -1,6 +1,8 @@
 // CPU reductions. The reduced dims are moved innermost, so each output
 // element reduces one (possibly strided) block; outputs are spread over
-// threads, or, for a few large outputs, each block is split across threads.
+// kiln's pool, or, for a few large outputs, each block is split across its
+// threads. Leading dims of a contiguous tensor go row by row instead
+// (reduce_leading_dims).
 #include <omp.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 
 #include "cpu/cpu_backend.h"
 #include "cpu/loops.h"
+#include "cpu/parallel.h"
 #include "functors/reduce.h"
 
 namespace kiln::cpu {
@@ -131,32 +134,68 @@ void run_reduce(const Tensor& x, const Shape& dims, Tensor& out, const Op& op) {
     return acc;
   };
   const int64_t total = n_out * block.numel;
-  if (n_out >= omp_get_max_threads() * 4 || total < kParallelGrain) {
-#pragma omp parallel for schedule(static) if (total >= kParallelGrain)
-    for (int64_t o = 0; o < n_out; ++o) {
-      int64_t xoff, ooff;
-      offsets(o, xoff, ooff);
-      op_[ooff] = static_cast<T>(reduce_range(xp + xoff, 0, block.numel));
-    }
+  const int threads = pool_threads();
+  if (n_out >= threads * 4 || total < kPoolGrain) {
+    parallel_ranges(n_out, total, [&](int64_t o_begin, int64_t o_end) {
+      for (int64_t o = o_begin; o < o_end; ++o) {
+        int64_t xoff, ooff;
+        offsets(o, xoff, ooff);
+        op_[ooff] = static_cast<T>(reduce_range(xp + xoff, 0, block.numel));
+      }
+    });
     return;
   }
   // Few outputs, long blocks: split each block over the threads.
   for (int64_t o = 0; o < n_out; ++o) {
     int64_t xoff, ooff;
     offsets(o, xoff, ooff);
-    const int nt = omp_get_max_threads();
-    std::vector<A> partial(nt, op.init());
-#pragma omp parallel num_threads(nt)
-    {
-      const int t = omp_get_thread_num(), count = omp_get_num_threads();
-      const int64_t chunk = (block.numel + count - 1) / count;
+    std::vector<A> partial(static_cast<size_t>(threads), op.init());
+    parallel_run(threads, [&](int t) {
+      const int64_t chunk = (block.numel + threads - 1) / threads;
       const int64_t b = t * chunk, e = std::min(block.numel, b + chunk);
-      if (b < e) partial[t] = reduce_range(xp + xoff, b, e);
-    }
+      if (b < e) partial[static_cast<size_t>(t)] = reduce_range(xp + xoff, b, e);
+    });
     A acc = op.init();
     for (const A& p : partial) op.combine(acc, p);
     op_[ooff] = static_cast<T>(acc);
   }
+}
+
+// The leading dims of a contiguous tensor reduced, the trailing ones kept
+// (a bias gradient: [rows, cols] summed over rows): each thread takes a
+// range of columns and adds the rows into a row of accumulators, so the
+// loads are contiguous and vectorise. Reducing column by column instead
+// reads with a stride of `cols` elements: that was 7% of char_gpt's step.
+// Returns false when the reduction does not have this shape.
+template <class T, class F>
+bool reduce_leading_dims(const Tensor& x, const Shape& dims, Tensor& out, const RowReduce<F, T>& op) {
+  using A = typename RowReduce<F, T>::A;
+  if (!x.is_contiguous() || !out.is_contiguous() || dims.empty()) return false;
+  Shape sorted = dims;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i < sorted.size(); ++i)
+    if (sorted[i] != static_cast<int64_t>(i)) return false;
+  const int64_t k = static_cast<int64_t>(sorted.size());
+  if (k >= x.dim()) return false;
+  int64_t rows = 1, cols = 1;
+  for (int64_t d = 0; d < x.dim(); ++d) (d < k ? rows : cols) *= x.size(d);
+  if (rows < 2 || cols < 16 || out.numel() != cols) return false;
+  const T* xp = static_cast<const T*>(x.raw_data_ptr());
+  T* yp = static_cast<T*>(out.raw_data_ptr());
+  parallel_ranges(cols, rows * cols, [&](int64_t c_begin, int64_t c_end) {
+    constexpr int64_t kWidth = 256;
+    A acc[kWidth];
+    for (int64_t c0 = c_begin; c0 < c_end; c0 += kWidth) {
+      const int64_t w = std::min(kWidth, c_end - c0);
+      for (int64_t c = 0; c < w; ++c) acc[c] = op.init();
+      for (int64_t r = 0; r < rows; ++r) {
+        const T* row = xp + r * cols + c0;
+        for (int64_t c = 0; c < w; ++c) acc[c] = op.f(acc[c], static_cast<A>(static_cast<opmath_t<T>>(row[c])));
+      }
+      for (int64_t c = 0; c < w; ++c) yp[c0 + c] = static_cast<T>(acc[c]);
+    }
+  });
+  return true;
 }
 
 }  // namespace
@@ -165,7 +204,8 @@ void CpuBackend::reduce(detail::ReduceOp op, const Tensor& x, const Shape& dims,
   functors::visit_reduce(op, [&](auto f) {
     visit_dtype(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      run_reduce<T>(x, dims, out, RowReduce<decltype(f), T>{f});
+      const RowReduce<decltype(f), T> op{f};
+      if (!reduce_leading_dims<T>(x, dims, out, op)) run_reduce<T>(x, dims, out, op);
     });
   });
 }

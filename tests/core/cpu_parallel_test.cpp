@@ -70,6 +70,42 @@ TEST(CpuParallelOps, LargeElementwiseMapsMatchAnElementLoop) {
   }
 }
 
+// Sums and maxima over leading dims (bias gradients) take a row-by-row path
+// of their own; every layout must give what a loop over the elements gives.
+TEST(CpuParallelOps, ReductionsOverLeadingDimsMatchAnElementLoop) {
+  Tensor a = randn({1024, 384});
+  Tensor b = randn({16, 64, 130});
+  struct Case {
+    const char* what;
+    Tensor x;
+    Shape dims;
+  };
+  for (const Case& c : {Case{"[1024, 384] over 0", a, {0}}, Case{"[16, 64, 130] over 0, 1", b, {0, 1}},
+                        Case{"[16, 64, 130] over 1, 0", b, {1, 0}}, Case{"transposed: [384, 1024] over 0", a.t(), {0}},
+                        Case{"[16, 64, 130] over 0", b, {0}}}) {
+    const Tensor x = c.x.contiguous();
+    const int64_t cols = x.numel() / [&] {
+      int64_t r = 1;
+      for (int64_t d : c.dims) r *= x.size(d);
+      return r;
+    }();
+    const float* xp = x.data_ptr<float>();
+    std::vector<double> sums(static_cast<size_t>(cols), 0.0);
+    std::vector<float> maxes(static_cast<size_t>(cols), -INFINITY);
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      sums[static_cast<size_t>(i % cols)] += xp[i];
+      maxes[static_cast<size_t>(i % cols)] = std::max(maxes[static_cast<size_t>(i % cols)], xp[i]);
+    }
+    const std::vector<float> got_sum = sum(c.x, c.dims).contiguous().to_vector<float>();
+    const std::vector<float> got_max = amax(c.x, c.dims).contiguous().to_vector<float>();
+    ASSERT_EQ(got_sum.size(), sums.size()) << c.what;
+    int64_t wrong = 0;
+    for (size_t i = 0; i < sums.size(); ++i)
+      wrong += std::abs(got_sum[i] - sums[i]) > 1e-4 * (1 + std::abs(sums[i])) || got_max[i] != maxes[i];
+    EXPECT_EQ(wrong, 0) << c.what;
+  }
+}
+
 TEST(CpuParallelOps, LargeBatchNormMatchesPerChannelStatistics) {
   const int64_t N = 8, C = 5, HW = 128 * 128;
   Tensor x = randn({N, C, 128, 128}) * 3.0 + 1.0;
