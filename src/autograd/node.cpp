@@ -44,13 +44,15 @@ Tensor Node::run_pre_hooks(Tensor grad, uint32_t output_nr) const {
 
 namespace {
 
-// True when `grad` is a dense tensor that owns all of its storage, has no
-// autograd history, and is held by no handle beyond the `refs` the caller
-// knows of, so no one else can read or write it once it becomes a .grad().
+// True when `grad` is a dense tensor that covers all of its storage, alone
+// (it may be a view whose base is gone: linear's weight gradient is the
+// transpose of a transposed product), has no autograd history, and is held
+// by no handle beyond the `refs` the caller knows of, so no one else can
+// read or write it once it becomes a .grad().
 bool can_take_over(const Tensor& grad, long refs) {
   const detail::TensorImpl* impl = grad.unsafe_impl();
   if (grad.impl_ptr().use_count() != refs || impl->storage.use_count() != 1) return false;
-  if (impl->is_view || impl->offset != 0 || !grad.is_contiguous()) return false;
+  if (impl->offset != 0 || !grad.is_contiguous()) return false;
   if (impl->storage->nbytes != static_cast<size_t>(impl->numel) * element_size(impl->dtype)) return false;
   return !impl->autograd || (!impl->autograd->requires_grad && !impl->autograd->grad_fn);
 }
@@ -74,7 +76,12 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
     // tensor, and is copied. The engine's slot and `grad` hold it, or only
     // `grad` when a hook replaced it.
     const long engine_refs = grad.is_same(grad_output) ? 2 : 1;
-    meta.grad = can_take_over(grad, engine_refs) ? grad.impl_ptr() : grad.contiguous().clone().detach().impl_ptr();
+    if (can_take_over(grad, engine_refs)) {
+      grad.unsafe_impl()->is_view = false;  // its storage is its own now
+      meta.grad = grad.impl_ptr();
+    } else {
+      meta.grad = grad.contiguous().clone().detach().impl_ptr();
+    }
   } else {
     Tensor acc(meta.grad);
     KILN_CHECK(acc.device() == grad.device(), DeviceError, "backward: gradient on ", grad.device(),

@@ -54,6 +54,22 @@ TEST(Backward, AnUnsharedGradientBecomesDotGradWithoutACopy) {
   EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{6, 6, 6, 6}));
 }
 
+TEST(Backward, ALinearLayersWeightGradientIsNotCopied) {
+  // Its gradient is the transpose of the product for weight.t(): a view
+  // whose base is gone by the time it reaches the weight.
+  Tensor w = randn({5, 3}).requires_grad_();
+  const Tensor x = randn({4, 3});
+  const void* product = nullptr;
+  Tensor y = matmul(x, w.t());
+  w.register_hook([&](const Tensor& g) {
+    product = g.raw_data_ptr();
+    return Tensor();
+  });
+  y.sum().backward();
+  EXPECT_EQ(w.grad().raw_data_ptr(), product);
+  EXPECT_TENSOR_CLOSE(w.grad(), matmul(ones({4, 5}).t(), x));
+}
+
 TEST(Backward, TwoLeavesGivenOneGradientGetBuffersOfTheirOwn) {
   Tensor a = zeros({3}).requires_grad_(), b = zeros({3}).requires_grad_();
   ((a + b) * tensor({1.0f, 2.0f, 3.0f})).sum().backward();  // add's backward passes one tensor to both
