@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -267,8 +268,9 @@ void conv2d_backward_im2col(const Tensor& gy, const Tensor& x, const Tensor& w, 
 // ms with oneDNN for its second layer (oneDNN's OpenMP threads and kiln's
 // pool also take turns spinning on the same two cores).
 // So each geometry and pass is timed with both at its first use and the
-// faster one is kept for the rest of the process. KILN_CPU_CONV=im2col or
-// =onednn fixes the choice instead (for runs that must repeat bit for bit
+// faster one is kept for the rest of the process (KILN_CPU_CONV_LOG=1
+// prints each choice and its timings). KILN_CPU_CONV=im2col or =onednn
+// fixes the choice instead (for runs that must repeat bit for bit
 // across processes: the two sum in different orders).
 ConvImpl default_conv_impl() {
   static const ConvImpl impl = [] {
@@ -339,6 +341,16 @@ void run_measured(const ConvKey& key, Run&& run) {
   }
   const ConvImpl pick = best[1] * kOneDnnMargin < best[0] ? ConvImpl::OneDnn : ConvImpl::Im2col;
   if (pick != candidates[1]) run(pick);
+  if (const char* log = std::getenv("KILN_CPU_CONV_LOG"); log && std::string(log) == "1") {
+    std::fprintf(stderr,
+                 "kiln conv2d %s: x [%lld, %lld, %lld, %lld], weight [%lld, %lld, %lld, %lld]%s: im2col %.3f ms, "
+                 "oneDNN %.3f ms -> %s\n",
+                 key[14] == static_cast<int64_t>(ConvPass::Forward) ? "forward" : "backward",
+                 static_cast<long long>(key[0]), static_cast<long long>(key[1]), static_cast<long long>(key[2]),
+                 static_cast<long long>(key[3]), static_cast<long long>(key[4]), static_cast<long long>(key[1] / key[13]),
+                 static_cast<long long>(key[5]), static_cast<long long>(key[6]), key[15] ? " (with input grad)" : "",
+                 best[0] * 1e3, best[1] * 1e3, pick == ConvImpl::OneDnn ? "oneDNN" : "im2col");
+  }
   std::lock_guard<std::mutex> lock(c.mutex);
   c.chosen.emplace(key, pick);
 }
