@@ -21,12 +21,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <iomanip>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <cstring>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -292,9 +294,10 @@ namespace {
 using ConvKey = std::array<int64_t, 16>;
 
 ConvKey conv_key(const Tensor& x, const Tensor& w, const detail::Conv2dParams& p, ConvPass pass, bool input_grad) {
-  return {x.size(0), x.size(1),    x.size(2),      x.size(3),      w.size(0),      w.size(2),
-          w.size(3), p.stride[0],  p.stride[1],    p.padding[0],   p.padding[1],   p.dilation[0],
-          p.dilation[1], p.groups, static_cast<int64_t>(pass), input_grad ? 1 : 0};
+  // The indices are read back by run_measured's log line.
+  return {x.size(0),   x.size(1),   x.size(2),    x.size(3),    w.size(0),     w.size(2),
+          w.size(3),   p.stride[0], p.stride[1],  p.padding[0], p.padding[1],  p.dilation[0],
+          p.dilation[1], p.groups,  static_cast<int64_t>(pass), input_grad ? 1 : 0};
 }
 
 struct ConvChoices {
@@ -304,6 +307,20 @@ struct ConvChoices {
 ConvChoices& conv_choices() {
   static ConvChoices c;
   return c;
+}
+
+// KILN_CPU_CONV_LOG=1: one line on stderr per choice, with both timings.
+void log_choice(const ConvKey& k, double im2col_seconds, double onednn_seconds, ConvImpl pick) {
+  const char* log = std::getenv("KILN_CPU_CONV_LOG");
+  if (log == nullptr || std::string(log) != "1") return;
+  std::ostringstream line;
+  line << std::fixed << std::setprecision(3) << "kiln conv2d "
+       << (k[14] == static_cast<int64_t>(ConvPass::Forward) ? "forward" : "backward") << ": x [" << k[0] << ", "
+       << k[1] << ", " << k[2] << ", " << k[3] << "], weight [" << k[4] << ", " << k[1] / k[13] << ", " << k[5]
+       << ", " << k[6] << "]" << (k[15] != 0 ? " (with input grad)" : "") << ": im2col " << im2col_seconds * 1e3
+       << " ms, oneDNN " << onednn_seconds * 1e3 << " ms -> " << (pick == ConvImpl::OneDnn ? "oneDNN" : "im2col")
+       << "\n";
+  std::cerr << line.str();
 }
 
 // oneDNN must be this much faster alone to be chosen: timed alone, it does not
@@ -341,16 +358,7 @@ void run_measured(const ConvKey& key, Run&& run) {
   }
   const ConvImpl pick = best[1] * kOneDnnMargin < best[0] ? ConvImpl::OneDnn : ConvImpl::Im2col;
   if (pick != candidates[1]) run(pick);
-  if (const char* log = std::getenv("KILN_CPU_CONV_LOG"); log && std::string(log) == "1") {
-    std::fprintf(stderr,
-                 "kiln conv2d %s: x [%lld, %lld, %lld, %lld], weight [%lld, %lld, %lld, %lld]%s: im2col %.3f ms, "
-                 "oneDNN %.3f ms -> %s\n",
-                 key[14] == static_cast<int64_t>(ConvPass::Forward) ? "forward" : "backward",
-                 static_cast<long long>(key[0]), static_cast<long long>(key[1]), static_cast<long long>(key[2]),
-                 static_cast<long long>(key[3]), static_cast<long long>(key[4]), static_cast<long long>(key[1] / key[13]),
-                 static_cast<long long>(key[5]), static_cast<long long>(key[6]), key[15] ? " (with input grad)" : "",
-                 best[0] * 1e3, best[1] * 1e3, pick == ConvImpl::OneDnn ? "oneDNN" : "im2col");
-  }
+  log_choice(key, best[0], best[1], pick);
   std::lock_guard<std::mutex> lock(c.mutex);
   c.chosen.emplace(key, pick);
 }

@@ -23,7 +23,8 @@ ConvRun conv_step(const Tensor& x0, const Tensor& w0, const Tensor& b0) {
 }
 
 TEST(CpuConvChoice, TheFirstCallGivesTheSameBitsAsLaterOnes) {
-  if (cpu::default_conv_impl() != cpu::ConvImpl::Measured) GTEST_SKIP() << "KILN_CPU_CONV fixes the implementation";
+  if (cpu::default_conv_impl() != cpu::ConvImpl::Measured)
+    GTEST_SKIP() << "one implementation is fixed (KILN_CPU_CONV set, or kiln built without oneDNN)";
   manual_seed(3);
   // A geometry no other test uses, so its first call is in this test.
   const Tensor x = randn({3, 29, 11, 13}), w = randn({31, 29, 3, 3}), b = randn({31});
