@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/lane_sum.h"
 #include "cpu/loops.h"
 #include "cpu/parallel.h"
 
@@ -22,49 +23,6 @@ struct Layout {
   int64_t N, C, HW;
 };
 Layout layout(const Tensor& x) { return {x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1}; }
-
-// Sums over one contiguous row in kLanes independent partial sums, so the
-// compiler can vectorise the reduction (a single running sum is a serial
-// dependency chain it may not reorder); the partials are added at the end.
-// f(i) gives the i-th term, in opmath. 32 float lanes are two AVX-512 (four
-// AVX2) accumulators, which GCC keeps in registers; with 8 it shuffled
-// lanes between half-filled registers, and forward + backward of the wide
-// CNN's [64, 32, 28, 28] batch norm took 2.65 ms against 1.47 ms with 32
-// (16: 2.25, 64: 1.52; medians of 40 on the Emerald Rapids Xeon).
-constexpr int64_t kLanes = 32;
-template <class A, class F>
-inline A lane_sum(int64_t n, F f) {
-  A l[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int64_t k = 0; k < kLanes; ++k) l[k] += f(i + k);
-  for (; i < n; ++i) l[0] += f(i);
-  A s = 0;
-  for (int64_t k = 0; k < kLanes; ++k) s += l[k];
-  return s;
-}
-// Two sums in one sweep: (sum f(i), sum g(i)).
-template <class A, class F, class G>
-inline std::pair<A, A> lane_sum2(int64_t n, F f, G g) {
-  A a[kLanes] = {}, b[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int64_t k = 0; k < kLanes; ++k) {
-      a[k] += f(i + k);
-      b[k] += g(i + k);
-    }
-  }
-  for (; i < n; ++i) {
-    a[0] += f(i);
-    b[0] += g(i);
-  }
-  A sa = 0, sb = 0;
-  for (int64_t k = 0; k < kLanes; ++k) {
-    sa += a[k];
-    sb += b[k];
-  }
-  return {sa, sb};
-}
 
 template <class T>
 T value_or(const Tensor& t, int64_t c, double fallback) {

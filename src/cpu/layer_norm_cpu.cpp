@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/lane_sum.h"
 #include "cpu/parallel.h"
 
 namespace kiln::cpu {
@@ -38,15 +39,11 @@ void forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double e
       const T* xr = xp + r * n;
       T* yr = yp + r * n;
       V m = 0;
-      if (!rms) {
-        for (int64_t i = 0; i < n; ++i) m += static_cast<V>(xr[i]);
-        m /= static_cast<V>(n);
-      }
-      V ss = 0;
-      for (int64_t i = 0; i < n; ++i) {
+      if (!rms) m = lane_sum<V>(n, [xr](int64_t i) { return static_cast<V>(xr[i]); }) / static_cast<V>(n);
+      const V ss = lane_sum<V>(n, [xr, m](int64_t i) {
         const V d = static_cast<V>(xr[i]) - m;
-        ss += d * d;
-      }
+        return d * d;
+      });
       const V s = V(1) / std::sqrt(ss / static_cast<V>(n) + static_cast<V>(eps));
       if (mp) mp[r] = m;
       rp[r] = s;
@@ -82,13 +79,9 @@ void backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Ten
       const T* xr = xp + r * n;
       const T* gr = gp + r * n;
       const V m = mp ? mp[r] : V(0), s = rp[r];
-      V mean_d = 0, mean_dx = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        const V xhat = (static_cast<V>(xr[i]) - m) * s;
-        const V d = static_cast<V>(gr[i]) * (wp ? static_cast<V>(wp[i]) : V(1));
-        mean_d += d;
-        mean_dx += d * xhat;
-      }
+      auto d_at = [gr, wp](int64_t i) { return static_cast<V>(gr[i]) * (wp ? static_cast<V>(wp[i]) : V(1)); };
+      auto [mean_d, mean_dx] = lane_sum2<V>(
+          n, d_at, [&](int64_t i) { return d_at(i) * ((static_cast<V>(xr[i]) - m) * s); });
       mean_d /= static_cast<V>(n);
       mean_dx /= static_cast<V>(n);
       if (rms) mean_d = 0;  // RMS norm subtracts no mean, so its gradient has no such term
