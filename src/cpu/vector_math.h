@@ -29,11 +29,13 @@ namespace kiln::cpu {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(fi) + 127) << 23;
+  // A NaN x gives a NaN fi, which must not reach the int conversion (that
+  // is undefined behaviour); p is NaN then, so the result stays NaN.
+  const int32_t bits = (static_cast<int32_t>(fi == fi ? fi : 0.0f) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   const float e = p * scale;
-  return x < -87.3f ? 0.0f : e;  // NaN: the clamps and the polynomial keep it NaN
+  return x < -87.3f ? 0.0f : e;
 }
 
 // GELU with the tanh approximation, 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x +
