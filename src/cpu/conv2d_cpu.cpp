@@ -20,6 +20,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -274,6 +275,10 @@ void conv2d_backward_im2col(const Tensor& gy, const Tensor& x, const Tensor& w, 
 // prints each choice and its timings). KILN_CPU_CONV=im2col or =onednn
 // fixes the choice instead (for runs that must repeat bit for bit
 // across processes: the two sum in different orders).
+// Tried on the AMD machine and not kept: unrolling several samples into one
+// col for wider sgemm calls (the extra copies and a col beyond L2 cost more
+// than the wider products gained), and plain loops instead of sgemm for the
+// K = 9 first layer (same speed).
 ConvImpl default_conv_impl() {
   static const ConvImpl impl = [] {
     const char* env = std::getenv("KILN_CPU_CONV");

@@ -1,7 +1,7 @@
 // CPU cross entropy with logits [N,C] over class-index targets, fused with
-// its backward: per row, one pass finds the max and the row sum (for label
-// smoothing), a second the sum of exp(x - max); the backward recomputes
-// softmax from the saved logsumexp. Each pass is written to vectorise: sums
+// its backward: per row, three passes find the max, the sum of exp(x - max)
+// and the row sum (for label smoothing); the backward recomputes softmax
+// from the saved logsumexp. Each pass is written to vectorise: sums
 // and the max in cpu/lane_sum.h's partial results, exp as the call-free
 // exp_f32 for f32/f16/bf16 (cpu/vector_math.h; this file is compiled with
 // -fno-trapping-math). One online pass with libm's exp per element was 3%

@@ -7,10 +7,12 @@
 // descheduled: the Fashion-MNIST CNN's training step on 2 shared cores took
 // ~85 ms with libgomp's default (spinning) wait policy and ~36 ms with
 // OMP_WAIT_POLICY=passive, which a library cannot set for its host process.
-// The parallel loops of a training step's big ops (convolution over
-// samples, batch norm over channels, pooling over planes, elementwise maps,
-// f32 matrix products in blocks: cpu/gemm.h) therefore run here; the rest of
-// the backend stays on OpenMP.
+// The parallel loops of a training step's ops (convolution over samples,
+// batch norm over channels, pooling over planes, elementwise maps,
+// reductions, layer norm, cross entropy, optimizer steps, f32 matrix
+// products in blocks: cpu/gemm.h) therefore run here; a few others
+// (softmax, arg-reductions, indexing, random fills, gradient norms, pooling
+// other than 2x2 max) stay on OpenMP.
 #pragma once
 #include <algorithm>
 #include <cstdint>

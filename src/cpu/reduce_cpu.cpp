@@ -3,8 +3,6 @@
 // kiln's pool, or, for a few large outputs, each block is split across its
 // threads. Leading dims of a contiguous tensor go row by row instead
 // (reduce_leading_dims).
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>

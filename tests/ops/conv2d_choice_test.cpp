@@ -5,6 +5,9 @@
 
 #include <kiln/kiln.h>
 
+#include <cstdlib>
+#include <string>
+
 #include "cpu/conv2d_cpu.h"
 #include "support/tensor_assert.h"
 
@@ -47,6 +50,26 @@ TEST(CpuConvChoice, TheFirstCallGivesTheSameBitsAsLaterOnes) {
   EXPECT_TENSOR_CLOSE(later.y, exact.y.to(kFloat32), 1e-4, 1e-4);
   EXPECT_TENSOR_CLOSE(later.gw, exact.gw.to(kFloat32), 1e-3, 1e-3);
   EXPECT_TENSOR_CLOSE(later.gx, exact.gx.to(kFloat32), 1e-3, 1e-3);
+}
+
+// KILN_CPU_CONV is read once per process, so the bad value is tried in a
+// fresh one ("threadsafe" death tests re-run this binary from the start).
+TEST(CpuConvChoice, AnUnknownKilnCpuConvValueIsAKilnError) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        setenv("KILN_CPU_CONV", "fastest", 1);
+        try {
+          conv2d(ones({1, 1, 4, 4}), ones({1, 1, 3, 3}));
+        } catch (const Error& e) {
+          const std::string msg = e.what();
+          std::exit(msg.find("KILN_CPU_CONV") != std::string::npos && msg.find("'fastest'") != std::string::npos
+                        ? 0
+                        : 2);
+        }
+        std::exit(1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
