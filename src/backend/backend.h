@@ -170,15 +170,20 @@ class Backend {
   // 1/sqrt(biased var + eps). Eval: normalise with the running stats;
   // save_mean/save_invstd already hold what the backward needs (the op set
   // them to the running mean and 1/sqrt(running_var + eps)) and are not
-  // written. weight/bias [C] (x's dtype) may be undefined.
+  // written. weight/bias [C] (x's dtype) may be undefined. relu: out =
+  // relu(batch_norm(x)) (batch_norm_relu), as the elementwise relu would
+  // give it.
   virtual void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                                  Tensor& running_var, bool training, double momentum, double eps, Tensor& out,
-                                  Tensor& save_mean, Tensor& save_invstd) = 0;
+                                  Tensor& running_var, bool training, double momentum, double eps, bool relu,
+                                  Tensor& out, Tensor& save_mean, Tensor& save_invstd) = 0;
   // Overwrites each defined output (gw/gb in x's dtype). eps is the
-  // forward's (cuDNN's backward takes it).
-  virtual void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                                   const Tensor& save_invstd, bool training, double eps, Tensor& gx, Tensor& gw,
-                                   Tensor& gb) = 0;
+  // forward's (cuDNN's backward takes it). relu_out, when defined, is the
+  // forward's output of batch_norm_relu and gy its gradient: gy counts only
+  // where relu_out > 0 (a backend may recompute that mask from x, weight and
+  // bias instead of reading relu_out). bias is read only then.
+  virtual void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                   const Tensor& save_mean, const Tensor& save_invstd, bool training, double eps,
+                                   const Tensor& relu_out, Tensor& gx, Tensor& gw, Tensor& gb) = 0;
 
   // --- fused optimizer steps over many tensors (updated in place) -----------------
   // momentum_buffers may be empty when momentum == 0.

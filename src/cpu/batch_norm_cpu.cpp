@@ -7,6 +7,11 @@
 //   backward (training): xhat = (x-mean)*invstd,
 //     gx = w*invstd * (gy - mean(gy) - xhat*mean(gy*xhat)), gw = sum(gy*xhat), gb = sum(gy).
 //   backward (eval): gx = gy*w*invstd, same gw/gb with the running stats.
+// Both normalise as y = x*scale + shift with scale and shift computed from
+// the saved (rounded) statistics, so the backward of batch_norm_relu can
+// recompute relu's mask from x bit for bit instead of reading the output:
+//   forward (relu): y = relu(x*scale + shift), in the same pass;
+//   backward (relu): gy -> gy * [y > 0] inside both of its passes.
 #include <cmath>
 #include <utility>
 
@@ -29,9 +34,39 @@ T value_or(const Tensor& t, int64_t c, double fallback) {
   return t.defined() ? t.data_ptr<T>()[c] : static_cast<T>(fallback);
 }
 
+// One channel's y = x*scale + shift, from the saved statistics.
+template <class A>
+struct ChannelAffine {
+  A scale, shift;
+  // Rounded the same way in the forward and in the backward: a fused
+  // multiply-add where the target has one, else a multiply and an add
+  // (and then there is no FMA for the compiler to contract them into).
+  A operator()(A x) const {
+#if defined(__FMA__)
+    return std::fma(x, scale, shift);
+#else
+    return x * scale + shift;
+#endif
+  }
+};
+template <class A, class S>
+ChannelAffine<A> channel_affine(S mean, S invstd, double w, double b) {
+  const double k = w * static_cast<double>(invstd);
+  return {static_cast<A>(k), static_cast<A>(b - static_cast<double>(mean) * k)};
+}
+
+// relu(v) as the elementwise relu computes it on the rounded value (NaN
+// stays NaN); its gradient mask is [relu(v) > 0], taken after rounding to T
+// so that a value too small for T masks as the unfused op does.
+template <class T, class A>
+T relu_rounded(A v) {
+  return static_cast<T>(functors::Relu{}(v));
+}
+
 template <class T>
 void bn_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean, Tensor& running_var,
-                bool training, double momentum, double eps, Tensor& out, Tensor& save_mean, Tensor& save_invstd) {
+                bool training, double momentum, double eps, bool relu, Tensor& out, Tensor& save_mean,
+                Tensor& save_invstd) {
   using acc_t = opmath_t<T>;
   const Layout L = layout(x);
   const T* xp = x.data_ptr<T>();
@@ -39,13 +74,13 @@ void bn_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
   T* rm = running_mean.defined() ? running_mean.data_ptr<T>() : nullptr;
   T* rv = running_var.defined() ? running_var.data_ptr<T>() : nullptr;
   using S = opmath_t<T>;  // the statistics' dtype: f32, or f64 for f64 input
-  S* sm = training ? save_mean.data_ptr<S>() : nullptr;
-  S* si = training ? save_invstd.data_ptr<S>() : nullptr;
+  S* sm = save_mean.data_ptr<S>();  // written in training, read in eval
+  S* si = save_invstd.data_ptr<S>();
   const int64_t count = L.N * L.HW;
   parallel_ranges(L.C, x.numel(), [&](int64_t c_begin, int64_t c_end) {
     for (int64_t c = c_begin; c < c_end; ++c) {
-      double mean, invstd;
       if (training) {
+        double mean, invstd;
         double s = 0;
         for (int64_t n = 0; n < L.N; ++n) {
           const T* row = xp + (n * L.C + c) * L.HW;
@@ -70,18 +105,17 @@ void bn_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
         }
         sm[c] = static_cast<S>(mean);
         si[c] = static_cast<S>(invstd);
-      } else {
-        mean = static_cast<double>(rm[c]);
-        invstd = 1.0 / std::sqrt(static_cast<double>(rv[c]) + eps);
       }
-      // y = x * scale + shift
-      const double w = static_cast<double>(value_or<T>(weight, c, 1.0));
-      const double b = static_cast<double>(value_or<T>(bias, c, 0.0));
-      const acc_t scale = static_cast<acc_t>(w * invstd), shift = static_cast<acc_t>(b - mean * w * invstd);
+      const ChannelAffine<acc_t> f = channel_affine<acc_t>(sm[c], si[c], static_cast<double>(value_or<T>(weight, c, 1.0)),
+                                                           static_cast<double>(value_or<T>(bias, c, 0.0)));
       for (int64_t n = 0; n < L.N; ++n) {
         const T* row = xp + (n * L.C + c) * L.HW;
         T* orow = yp + (n * L.C + c) * L.HW;
-        for (int64_t i = 0; i < L.HW; ++i) orow[i] = static_cast<T>(static_cast<acc_t>(row[i]) * scale + shift);
+        if (relu) {
+          for (int64_t i = 0; i < L.HW; ++i) orow[i] = relu_rounded<T>(f(static_cast<acc_t>(row[i])));
+        } else {
+          for (int64_t i = 0; i < L.HW; ++i) orow[i] = static_cast<T>(f(static_cast<acc_t>(row[i])));
+        }
       }
     }
   });
@@ -89,7 +123,8 @@ void bn_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
 
 template <class T>
 void bn_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                 const Tensor& save_invstd, bool training, Tensor& gx, Tensor& gw, Tensor& gb) {
+                 const Tensor& save_invstd, bool training, const Tensor& relu_bias, bool relu, Tensor& gx, Tensor& gw,
+                 Tensor& gb) {
   using acc_t = opmath_t<T>;
   const Layout L = layout(x);
   const T* xp = x.data_ptr<T>();
@@ -102,14 +137,32 @@ void bn_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const 
   parallel_ranges(L.C, x.numel(), [&](int64_t c_begin, int64_t c_end) {
     for (int64_t c = c_begin; c < c_end; ++c) {
       const acc_t mean = static_cast<acc_t>(sm[c]), invstd = static_cast<acc_t>(si[c]);
+      // With relu, the gradient reaching the batch norm is gy where relu's
+      // output was positive, else 0; that output is recomputed from x.
+      const ChannelAffine<acc_t> f =
+          relu ? channel_affine<acc_t>(sm[c], si[c], static_cast<double>(value_or<T>(weight, c, 1.0)),
+                                       static_cast<double>(value_or<T>(relu_bias, c, 0.0)))
+               : ChannelAffine<acc_t>{};
+      auto masked = [f](T g, T x) {
+        return static_cast<acc_t>(relu_rounded<T>(f(static_cast<acc_t>(x)))) > acc_t(0) ? static_cast<acc_t>(g)
+                                                                                        : acc_t(0);
+      };
       // sum(gy) and sum(gy * (x - mean)), per channel.
       double sum_gy = 0, sum_gy_xmu = 0;
       for (int64_t n = 0; n < L.N; ++n) {
         const T* xr = xp + (n * L.C + c) * L.HW;
         const T* gr = gyp + (n * L.C + c) * L.HW;
-        const auto [a, b] = lane_sum2<acc_t>(
-            L.HW, [gr](int64_t i) { return static_cast<acc_t>(gr[i]); },
-            [gr, xr, mean](int64_t i) { return static_cast<acc_t>(gr[i]) * (static_cast<acc_t>(xr[i]) - mean); });
+        const auto [a, b] =
+            relu ? lane_sum2<acc_t>(
+                       L.HW, [gr, xr, masked](int64_t i) { return masked(gr[i], xr[i]); },
+                       [gr, xr, mean, masked](int64_t i) {
+                         return masked(gr[i], xr[i]) * (static_cast<acc_t>(xr[i]) - mean);
+                       })
+                 : lane_sum2<acc_t>(
+                       L.HW, [gr](int64_t i) { return static_cast<acc_t>(gr[i]); },
+                       [gr, xr, mean](int64_t i) {
+                         return static_cast<acc_t>(gr[i]) * (static_cast<acc_t>(xr[i]) - mean);
+                       });
         sum_gy += static_cast<double>(a);
         sum_gy_xmu += static_cast<double>(b);
       }
@@ -128,15 +181,25 @@ void bn_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const 
           const T* xr = xp + (n * L.C + c) * L.HW;
           const T* gr = gyp + (n * L.C + c) * L.HW;
           T* o = gxp + (n * L.C + c) * L.HW;
-          for (int64_t i = 0; i < L.HW; ++i)
-            o[i] = static_cast<T>(a * (static_cast<acc_t>(gr[i]) - mg) - b * (static_cast<acc_t>(xr[i]) - mean));
+          if (relu) {
+            for (int64_t i = 0; i < L.HW; ++i)
+              o[i] = static_cast<T>(a * (masked(gr[i], xr[i]) - mg) - b * (static_cast<acc_t>(xr[i]) - mean));
+          } else {
+            for (int64_t i = 0; i < L.HW; ++i)
+              o[i] = static_cast<T>(a * (static_cast<acc_t>(gr[i]) - mg) - b * (static_cast<acc_t>(xr[i]) - mean));
+          }
         }
       } else {
         const acc_t a = static_cast<acc_t>(w * static_cast<double>(invstd));
         for (int64_t n = 0; n < L.N; ++n) {
+          const T* xr = xp + (n * L.C + c) * L.HW;
           const T* gr = gyp + (n * L.C + c) * L.HW;
           T* o = gxp + (n * L.C + c) * L.HW;
-          for (int64_t i = 0; i < L.HW; ++i) o[i] = static_cast<T>(a * static_cast<acc_t>(gr[i]));
+          if (relu) {
+            for (int64_t i = 0; i < L.HW; ++i) o[i] = static_cast<T>(a * masked(gr[i], xr[i]));
+          } else {
+            for (int64_t i = 0; i < L.HW; ++i) o[i] = static_cast<T>(a * static_cast<acc_t>(gr[i]));
+          }
         }
       }
     }
@@ -146,19 +209,21 @@ void bn_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const 
 }  // namespace
 
 void CpuBackend::batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                                    Tensor& running_var, bool training, double momentum, double eps, Tensor& out,
-                                    Tensor& save_mean, Tensor& save_invstd) {
+                                    Tensor& running_var, bool training, double momentum, double eps, bool relu,
+                                    Tensor& out, Tensor& save_mean, Tensor& save_invstd) {
   visit_floating(x.dtype(), "batch_norm", [&](auto t) {
-    bn_forward<decltype(t)>(x, weight, bias, running_mean, running_var, training, momentum, eps, out, save_mean,
-                            save_invstd);
+    bn_forward<decltype(t)>(x, weight, bias, running_mean, running_var, training, momentum, eps, relu, out,
+                            save_mean, save_invstd);
   });
 }
 
-void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                                     const Tensor& save_invstd, bool training, double /*eps: the saved invstd has it*/,
-                                     Tensor& gx, Tensor& gw, Tensor& gb) {
+void CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                     const Tensor& save_mean, const Tensor& save_invstd, bool training,
+                                     double /*eps: the saved invstd has it*/, const Tensor& relu_out, Tensor& gx,
+                                     Tensor& gw, Tensor& gb) {
+  // relu_out is not read: its mask is recomputed from x (see the top).
   visit_floating(x.dtype(), "batch_norm_backward", [&](auto t) {
-    bn_backward<decltype(t)>(gy, x, weight, save_mean, save_invstd, training, gx, gw, gb);
+    bn_backward<decltype(t)>(gy, x, weight, save_mean, save_invstd, training, bias, relu_out.defined(), gx, gw, gb);
   });
 }
 

@@ -41,11 +41,11 @@ class CpuBackend final : public detail::Backend {
   void avg_pool2d_forward(const Tensor& x, const detail::Pool2dParams& p, Tensor& out) override;
   void avg_pool2d_backward(const Tensor& gy, const detail::Pool2dParams& p, Tensor& gx) override;
   void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                          Tensor& running_var, bool training, double momentum, double eps, Tensor& out,
+                          Tensor& running_var, bool training, double momentum, double eps, bool relu, Tensor& out,
                           Tensor& save_mean, Tensor& save_invstd) override;
-  void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                           const Tensor& save_invstd, bool training, double eps, Tensor& gx, Tensor& gw,
-                           Tensor& gb) override;
+  void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                           const Tensor& save_mean, const Tensor& save_invstd, bool training, double eps,
+                           const Tensor& relu_out, Tensor& gx, Tensor& gw, Tensor& gb) override;
   void sgd_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                   const std::vector<Tensor>& momentum_buffers, const detail::SgdHyper& h) override;
   void adam_update(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,

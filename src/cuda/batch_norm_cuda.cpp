@@ -97,8 +97,8 @@ bool refused(cudnnStatus_t status, DType data) {
 }  // namespace
 
 void CudaBackend::batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                                     Tensor& running_var, bool training, double momentum, double eps, Tensor& out,
-                                     Tensor& save_mean, Tensor& save_invstd) {
+                                     Tensor& running_var, bool training, double momentum, double eps, bool relu,
+                                     Tensor& out, Tensor& save_mean, Tensor& save_invstd) {
   const char* op = "batch_norm";
   const BnLayout L = bn_layout(x, op);
   const int dev = x.device().index();
@@ -155,12 +155,20 @@ void CudaBackend::batch_norm_forward(const Tensor& x, const Tensor& weight, cons
                                          : "cudnnBatchNormalizationForwardInference",
                         __FILE__, __LINE__);
   params.finish();
+  // batch_norm_relu is not fused on the GPU: the elementwise relu, in place.
+  if (relu) unary(detail::UnaryOp::Relu, out, out, {});
 }
 
-void CudaBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                                      const Tensor& save_invstd, bool training, double eps, Tensor& gx, Tensor& gw,
-                                      Tensor& gb) {
+void CudaBackend::batch_norm_backward(const Tensor& gy_in, const Tensor& x, const Tensor& weight,
+                                      const Tensor& /*bias: the mask is read from relu_out*/, const Tensor& save_mean,
+                                      const Tensor& save_invstd, bool training, double eps, const Tensor& relu_out,
+                                      Tensor& gx, Tensor& gw, Tensor& gb) {
   const char* op = "batch_norm_backward";
+  Tensor gy = gy_in;
+  if (relu_out.defined()) {  // not fused on the GPU: relu's backward first
+    gy = detail::make_empty(gy_in.sizes(), gy_in.dtype(), gy_in.device());
+    binary(detail::BinaryOp::ReluBackward, gy_in, relu_out, gy);
+  }
   const BnLayout L = bn_layout(x, op);
   KILN_CHECK(gy.sizes() == x.sizes() && gy.is_contiguous(), ShapeError, op, ": grad_output ", detail::describe(gy),
              " must be contiguous and shaped like the input ", detail::describe(x));

@@ -46,6 +46,16 @@ void BatchNormImplBase<Derived>::reset_parameters() {
 
 template <class Derived>
 Tensor BatchNormImplBase<Derived>::forward(const Tensor& x) {
+  return normalise(x, false);
+}
+
+template <class Derived>
+Tensor BatchNormImplBase<Derived>::forward_relu(const Tensor& x) {
+  return normalise(x, true);
+}
+
+template <class Derived>
+Tensor BatchNormImplBase<Derived>::normalise(const Tensor& x, bool relu) {
   check_input(x);
   KILN_CHECK(x.size(1) == options.num_features(), ShapeError, this->name(), ": input ", shape_str(x.sizes()),
              " has ", x.size(1), " channels, expected num_features = ", options.num_features());
@@ -57,8 +67,9 @@ Tensor BatchNormImplBase<Derived>::forward(const Tensor& x) {
   }
   // The op takes [N,C] or [N,C,H,W]; [N,C,L] is [N,C,L,1].
   const Tensor in = x.dim() == 3 ? x.unsqueeze(3) : x;
-  Tensor y = batch_norm(in, weight, bias, track ? running_mean : Tensor(), track ? running_var : Tensor(),
-                        training || !track, options.momentum(), options.eps());
+  auto op = relu ? batch_norm_relu : batch_norm;
+  Tensor y = op(in, weight, bias, track ? running_mean : Tensor(), track ? running_var : Tensor(),
+                training || !track, options.momentum(), options.eps());
   return x.dim() == 3 ? y.squeeze(3) : y;
 }
 

@@ -1,10 +1,39 @@
 #include "kiln/nn/sequential.h"
 
+#include <typeinfo>
+
+#include "kiln/nn/activation.h"
+#include "kiln/nn/batch_norm.h"
+
 namespace kiln::nn {
+
+namespace {
+
+// A BatchNorm1d/2d directly followed by a ReLU runs as one batch_norm_relu
+// (same values and gradients, fewer passes over memory on the CPU). The
+// types must match exactly: a subclass may have its own forward.
+template <class BN>
+bool batch_norm_then_relu(Module& a, const Module& b, Tensor& y) {
+  if (typeid(a) != typeid(BN) || typeid(b) != typeid(ReLUImpl)) return false;
+  y = static_cast<BN&>(a).forward_relu(y);
+  return true;
+}
+
+}  // namespace
 
 Tensor SequentialImpl::forward(const Tensor& x) {
   Tensor y = x;
-  for (const Step& s : steps_) y = s.forward(*s.module, y);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (i + 1 < steps_.size()) {
+      Module& a = *steps_[i].module;
+      const Module& b = *steps_[i + 1].module;
+      if (batch_norm_then_relu<BatchNorm2dImpl>(a, b, y) || batch_norm_then_relu<BatchNorm1dImpl>(a, b, y)) {
+        ++i;
+        continue;
+      }
+    }
+    y = steps_[i].forward(*steps_[i].module, y);
+  }
   return y;
 }
 

@@ -1,4 +1,6 @@
 // batch_norm: per-channel normalisation with running statistics.
+// batch_norm_relu: relu(batch_norm(...)) in one op, so the CPU does it in the
+// batch norm's passes over memory (the GPU runs the two ops).
 #include <cmath>
 
 #include "autograd/derivatives/batch_norm.h"
@@ -11,13 +13,15 @@
 
 namespace kiln {
 
-Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, double momentum, double eps) {
+namespace {
+
+Tensor batch_norm_impl(const char* op, bool relu, const Tensor& input, const Tensor& weight, const Tensor& bias,
+                       const Tensor& running_mean, const Tensor& running_var, bool training, double momentum,
+                       double eps) {
   // The running statistics are updated in place: they are never cast (a copy
   // would take the update); they are f32 buffers in an f32 model anyway.
   if (auto c = detail::autocast(detail::CastPolicy::Float32, {&input, &weight, &bias}))
-    return batch_norm(c[0], c[1], c[2], running_mean, running_var, training, momentum, eps);
-  const char* op = "batch_norm";
+    return batch_norm_impl(op, relu, c[0], c[1], c[2], running_mean, running_var, training, momentum, eps);
   detail::check_defined(op, input);
   detail::check_floating(op, input);
   detail::check_same_device(op, {&input, &weight, &bias, &running_mean, &running_var});
@@ -70,7 +74,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias,
     save_mean = rm.to(stat_dtype).contiguous();
     save_invstd = rsqrt(rv.to(stat_dtype) + eps).contiguous();
   }
-  detail::backend_of(x).batch_norm_forward(x, w, b, rm, rv, training, momentum, eps, out, save_mean, save_invstd);
+  detail::backend_of(x).batch_norm_forward(x, w, b, rm, rv, training, momentum, eps, relu, out, save_mean,
+                                           save_invstd);
   if (training && running_mean.defined()) {
     detail::bump_version(running_mean);
     detail::bump_version(running_var);
@@ -86,12 +91,31 @@ Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias,
     node->eps = eps;
     node->has_weight = weight.defined();
     node->has_bias = bias.defined();
+    if (relu) {
+      node->relu = true;
+      if (b.defined()) node->bias = autograd::SavedTensor(b);
+      node->relu_out = autograd::SavedTensor(out);
+    }
     std::vector<Tensor> inputs{input};
     if (weight.defined()) inputs.push_back(weight);
     if (bias.defined()) inputs.push_back(bias);
     autograd::set_history(out, node, inputs);
   }
   return out;
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, double momentum, double eps) {
+  return batch_norm_impl("batch_norm", false, input, weight, bias, running_mean, running_var, training, momentum,
+                         eps);
+}
+
+Tensor batch_norm_relu(const Tensor& input, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                       const Tensor& running_var, bool training, double momentum, double eps) {
+  return batch_norm_impl("batch_norm_relu", true, input, weight, bias, running_mean, running_var, training, momentum,
+                         eps);
 }
 
 }  // namespace kiln

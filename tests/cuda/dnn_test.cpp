@@ -270,6 +270,7 @@ struct BnCase {
   Shape shape;
   bool affine;
   bool training;
+  bool relu = false;  // batch_norm_relu: the GPU composes, the CPU fuses
 };
 void PrintTo(const BnCase& c, std::ostream* os) { *os << c.name; }
 
@@ -298,9 +299,9 @@ TEST_P(CudaBatchNorm, ForwardRunningStatsAndBackwardMatchTheCpuBackend) {
     sm_gpu = to_gpu(sm_cpu);
     si_gpu = to_gpu(si_cpu);
   }
-  cpu().batch_norm_forward(x, w, b, rm_cpu, rv_cpu, c.training, momentum, eps, y_cpu, sm_cpu, si_cpu);
-  gpu().batch_norm_forward(to_gpu(x), to_gpu(w), to_gpu(b), rm_gpu, rv_gpu, c.training, momentum, eps, y_gpu, sm_gpu,
-                           si_gpu);
+  cpu().batch_norm_forward(x, w, b, rm_cpu, rv_cpu, c.training, momentum, eps, c.relu, y_cpu, sm_cpu, si_cpu);
+  gpu().batch_norm_forward(to_gpu(x), to_gpu(w), to_gpu(b), rm_gpu, rv_gpu, c.training, momentum, eps, c.relu, y_gpu,
+                           sm_gpu, si_gpu);
   EXPECT_TENSOR_CLOSE(back(y_gpu), y_cpu, 1e-4, 1e-4);
   EXPECT_TENSOR_CLOSE(back(sm_gpu), sm_cpu, 1e-4, 1e-5);
   EXPECT_TENSOR_CLOSE(back(si_gpu), si_cpu, 1e-4, 1e-5);
@@ -313,9 +314,10 @@ TEST_P(CudaBatchNorm, ForwardRunningStatsAndBackwardMatchTheCpuBackend) {
   Tensor gw_gpu = c.affine ? empty({C}, kiln::kFloat32, kGpu) : Tensor();
   Tensor gb_cpu = c.affine ? empty({C}, kiln::kFloat32, kCpu) : Tensor();
   Tensor gb_gpu = c.affine ? empty({C}, kiln::kFloat32, kGpu) : Tensor();
-  cpu().batch_norm_backward(gy, x, w, sm_cpu, si_cpu, c.training, eps, gx_cpu, gw_cpu, gb_cpu);
-  gpu().batch_norm_backward(to_gpu(gy), to_gpu(x), to_gpu(w), sm_gpu, si_gpu, c.training, eps, gx_gpu, gw_gpu,
-                            gb_gpu);
+  cpu().batch_norm_backward(gy, x, w, b, sm_cpu, si_cpu, c.training, eps, c.relu ? y_cpu : Tensor(), gx_cpu, gw_cpu,
+                            gb_cpu);
+  gpu().batch_norm_backward(to_gpu(gy), to_gpu(x), to_gpu(w), to_gpu(b), sm_gpu, si_gpu, c.training, eps,
+                            c.relu ? y_gpu : Tensor(), gx_gpu, gw_gpu, gb_gpu);
   EXPECT_TENSOR_CLOSE(back(gx_gpu), gx_cpu, 1e-4, 1e-4);
   if (c.affine) {
     EXPECT_TENSOR_CLOSE(back(gw_gpu), gw_cpu, 1e-4, 1e-3);
@@ -330,6 +332,9 @@ const BnCase kBnCases[] = {
     {"nc_train_affine", {16, 10}, true, true},
     {"nc_eval_no_affine", {16, 10}, false, false},
     {"many_channels_train", {8, 64, 4, 4}, true, true},
+    {"relu_nchw_train_affine", {4, 3, 5, 7}, true, true, true},
+    {"relu_nchw_eval_affine", {4, 3, 5, 7}, true, false, true},
+    {"relu_nc_train_no_affine", {16, 10}, false, true, true},
 };
 INSTANTIATE_TEST_SUITE_P(Cases, CudaBatchNorm, ::testing::ValuesIn(kBnCases),
                          [](const ::testing::TestParamInfo<BnCase>& i) { return i.param.name; });

@@ -1,9 +1,11 @@
 // The LibTorch Module API: ordered-dict traversal, clone(), KILN_MODULE,
-// Sequential by name and index, ModuleList, ModuleDict, Functional,
+// Sequential by name and index (and its BatchNorm + ReLU fusion), ModuleList, ModuleDict, Functional,
 // parameter counts in printing, nn::init enums and nn::utils.
 #include <gtest/gtest.h>
 
 #include <kiln/kiln.h>
+
+#include "autograd/node.h"  // grad_fn()->name(): which op ran
 
 #include <cmath>
 #include <sstream>
@@ -27,6 +29,11 @@ struct TwoLayerImpl : nn::Cloneable<TwoLayerImpl> {
   Tensor scale;
 };
 KILN_MODULE(TwoLayer);
+
+// A ReLU with its own forward: Sequential must run it, not fuse it away.
+struct LeakyishReLUImpl : nn::ReLUImpl {
+  Tensor forward(const Tensor& x) { return nn::ReLUImpl::forward(x) + 1.0; }
+};
 
 struct NotCloneable : nn::Module {
   NotCloneable() : Module("NotCloneable") { register_module("fc", nn::Linear(2, 2)); }
@@ -188,6 +195,55 @@ TEST(ModuleApi, FunctionalPutsAFunctionInASequential) {
   EXPECT_TRUE(equal(seq(x), gelu(relu(seq->at<nn::LinearImpl>(0).forward(x)), "tanh")));
   nn::Functional f([](const Tensor& t) { return t * 2.0; });
   EXPECT_TRUE(equal(f(x), x * 2.0));
+}
+
+// A BatchNorm followed by a ReLU runs as one batch_norm_relu: the same
+// output, running statistics and gradients, bit for bit, as the two modules
+// called one after the other, in training and in eval mode.
+TEST(ModuleApi, SequentialRunsBatchNormThenReluAsOneOpWithTheSameResults) {
+  for (bool training : {true, false}) {
+    manual_seed(3);
+    nn::Sequential fused(nn::Conv2d(nn::Conv2dOptions(2, 4, 3).padding(1)), nn::BatchNorm2d(4), nn::ReLU(),
+                         nn::Flatten(), nn::Linear(4 * 5 * 5, 6), nn::BatchNorm1d(6), nn::ReLU());
+    auto unfused = std::dynamic_pointer_cast<nn::SequentialImpl>(fused->clone());
+    if (!training) {
+      fused->eval();
+      unfused->eval();
+    }
+    const Tensor x = randn({3, 2, 5, 5});
+    Tensor y_fused = fused(x);
+    Tensor y = x;
+    for (size_t i = 0; i < unfused->size(); ++i) {
+      auto m = (*unfused)[i];
+      if (auto conv = std::dynamic_pointer_cast<nn::Conv2dImpl>(m)) y = conv->forward(y);
+      else if (auto bn2 = std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(m)) y = bn2->forward(y);
+      else if (auto bn1 = std::dynamic_pointer_cast<nn::BatchNorm1dImpl>(m)) y = bn1->forward(y);
+      else if (std::dynamic_pointer_cast<nn::ReLUImpl>(m)) y = relu(y);
+      else if (std::dynamic_pointer_cast<nn::FlattenImpl>(m)) y = y.flatten(1);
+      else y = std::dynamic_pointer_cast<nn::LinearImpl>(m)->forward(y);
+    }
+    EXPECT_EQ(y_fused.grad_fn()->name(), "BatchNormReluBackward");
+    EXPECT_EQ(y.grad_fn()->name(), "ReluBackward");
+    EXPECT_TRUE(equal(y_fused, y)) << "training " << training;
+    const Tensor g = randn(y.sizes());
+    y_fused.backward(g);
+    y.backward(g);
+    const auto fp = fused->named_parameters(), up = unfused->named_parameters();
+    ASSERT_EQ(fp.size(), up.size());
+    for (size_t i = 0; i < fp.size(); ++i)
+      EXPECT_TRUE(equal(fp[i].value().grad(), up[i].value().grad())) << fp[i].key() << " training " << training;
+    const auto fb = fused->named_buffers(), ub = unfused->named_buffers();
+    for (size_t i = 0; i < fb.size(); ++i) EXPECT_TRUE(equal(fb[i].value(), ub[i].value())) << fb[i].key();
+  }
+}
+
+TEST(ModuleApi, SequentialDoesNotFuseAReluSubclassOrAReluThatDoesNotFollowABatchNorm) {
+  nn::Sequential seq(nn::BatchNorm1d(3), std::make_shared<LeakyishReLUImpl>());
+  const Tensor x = randn({4, 3});
+  nn::Sequential plain(nn::BatchNorm1d(3));
+  EXPECT_TRUE(equal(seq(x), relu(plain(x)) + 1.0));
+  nn::Sequential relu_first(nn::ReLU(), nn::BatchNorm1d(3));
+  EXPECT_EQ(relu_first(x).grad_fn()->name(), "BatchNormBackward");
 }
 
 TEST(ModuleApi, PrintingEndsWithTheParameterCount) {

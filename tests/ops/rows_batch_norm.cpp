@@ -1,4 +1,4 @@
-// Rows for batch_norm (include/kiln/ops/nn.h), the op of src/ops/batch_norm.cpp,
+// Rows for batch_norm and batch_norm_relu (include/kiln/ops/nn.h), the ops of src/ops/batch_norm.cpp,
 // src/cpu/batch_norm_cpu.cpp, src/cuda/batch_norm_cuda.cpp and kernels/batch_norm.cu.
 #include "ops/rows_nn_common.h"
 
@@ -84,11 +84,21 @@ std::vector<double> vars_of(int64_t C) {
 
 constexpr double kEps = 1e-5;
 
-}  // namespace
+using BatchNormFn = Tensor (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
+                               double, double);
 
-std::vector<OpRow> batch_norm_rows() {
+// y, or relu(y) for batch_norm_relu (its first output; the running
+// statistics are the same).
+std::vector<Ref> with_relu(std::vector<Ref> outs, bool relu) {
+  if (relu)
+    for (double& v : outs[0].v) v = v > 0 ? v : 0;
+  return outs;
+}
+
+// batch_norm's row, or batch_norm_relu's: the same modes, inputs and reference.
+OpRow batch_norm_row(const char* name, BatchNormFn op, bool relu) {
   OpRow r;
-  r.name = "batch_norm";
+  r.name = name;
   r.dtypes = floating_dtypes();
   r.grad = grad_on(1e-5, 2e-3);
   // Normalising divides by a standard deviation computed from rounded data.
@@ -97,28 +107,36 @@ std::vector<OpRow> batch_norm_rows() {
   // updates the running statistics in place: outputs y, mean', var'), or
   // "eval" (the running statistics normalise); affine: inputs weight and
   // bias follow x. The running statistics, where used, are the last two inputs.
-  r.fn = [](const std::vector<Tensor>& v, const Attrs& a) {
+  r.fn = [op](const std::vector<Tensor>& v, const Attrs& a) {
     const std::string& mode = a.s("mode");
     const bool affine = a.b("affine");
     const Tensor w = affine ? v[1] : Tensor(), b = affine ? v[2] : Tensor();
-    if (mode == "train") return std::vector<Tensor>{batch_norm(v[0], w, b, Tensor(), Tensor(), true)};
+    if (mode == "train") return std::vector<Tensor>{op(v[0], w, b, Tensor(), Tensor(), true, 0.1, kEps)};
     const size_t s = affine ? 3 : 1;
     if (mode == "eval")
-      return std::vector<Tensor>{batch_norm(v[0], w, b, v[s].to(v[0].dtype()), v[s + 1].to(v[0].dtype()), false)};
+      return std::vector<Tensor>{op(v[0], w, b, v[s].to(v[0].dtype()), v[s + 1].to(v[0].dtype()), false, 0.1, kEps)};
     Tensor rm = v[s].to(v[0].dtype()).clone(), rv = v[s + 1].to(v[0].dtype()).clone();
-    Tensor y = batch_norm(v[0], w, b, rm, rv, true, /*momentum=*/0.25);
+    Tensor y = op(v[0], w, b, rm, rv, true, /*momentum=*/0.25, kEps);
     return std::vector<Tensor>{y, rm, rv};
   };
-  r.ref = [](const std::vector<Ref>& v, const Attrs& a) {
+  r.ref = [relu](const std::vector<Ref>& v, const Attrs& a) {
     const std::string& mode = a.s("mode");
     const bool affine = a.b("affine");
     const Ref* w = affine ? &v[1] : nullptr;
     const Ref* b = affine ? &v[2] : nullptr;
-    if (mode == "train") return std::vector<Ref>{ref_batch_norm_train(v[0], w, b, nullptr, nullptr, 0, kEps)[0]};
+    if (mode == "train")
+      return with_relu({ref_batch_norm_train(v[0], w, b, nullptr, nullptr, 0, kEps)[0]}, relu);
     const size_t s = affine ? 3 : 1;
-    if (mode == "eval") return std::vector<Ref>{normalise(v[0], v[s].v, v[s + 1].v, w, b, kEps)};
-    return ref_batch_norm_train(v[0], w, b, &v[s], &v[s + 1], 0.25, kEps);
+    if (mode == "eval") return with_relu({normalise(v[0], v[s].v, v[s + 1].v, w, b, kEps)}, relu);
+    return with_relu(ref_batch_norm_train(v[0], w, b, &v[s], &v[s + 1], 0.25, kEps), relu);
   };
+  return r;
+}
+
+}  // namespace
+
+std::vector<OpRow> batch_norm_rows() {
+  OpRow r = batch_norm_row("batch_norm", batch_norm, false);
   r.samples = [] {
     std::vector<Sample> s;
     // Training with batch statistics, affine: inputs x, weight, bias.
@@ -157,7 +175,33 @@ std::vector<OpRow> batch_norm_rows() {
       error("rank3_input", [] { batch_norm(zeros({2, 3, 4}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
             ErrorKind::Shape, {"batch_norm", "[N,C] or [N,C,H,W]"}),
   };
-  return {r};
+
+  // batch_norm_relu: small samples, so that no pre-activation lies within
+  // gradcheck's step of relu's kink.
+  OpRow f = batch_norm_row("batch_norm_relu", batch_norm_relu, true);
+  f.samples = [] {
+    std::vector<Sample> s;
+    for (const SampleInput& x : {in({4, 3}), in({2, 3, 4, 5}), in({2, 3, 4, 5}, kT), in({3, 2, 3, 3}, kE)}) {
+      const int64_t C = x.shape[1];
+      s.push_back(sample({x, in({C}), in({C})}, Attrs().s("mode", "train").b("affine", true), "train"));
+    }
+    s.push_back(sample({in({3, 4, 2, 2})}, Attrs().s("mode", "train"), "train_noaffine"));
+    Sample running = sample({in({4, 3}), in({3}), in({3}), stats(means_of(3)), stats(vars_of(3))},
+                            Attrs().s("mode", "train_running_stats").b("affine", true), "train_running_stats");
+    running.differentiable = false;
+    s.push_back(running);
+    for (const SampleInput& x : {in({4, 3}), in({2, 3, 4, 5})}) {
+      const int64_t C = x.shape[1];
+      s.push_back(sample({x, in({C}), in({C}), stats(means_of(C)), stats(vars_of(C))},
+                         Attrs().s("mode", "eval").b("affine", true), "eval"));
+    }
+    return s;
+  };
+  f.errors = {
+      error("weight_shape", [] { batch_norm_relu(zeros({2, 3}), zeros({4}), Tensor(), Tensor(), Tensor(), true); },
+            ErrorKind::Shape, {"batch_norm_relu", "weight", "[3]"}),
+  };
+  return {r, f};
 }
 
 }  // namespace kiln::testing

@@ -36,6 +36,9 @@ template <class Derived>
 class BatchNormImplBase : public Cloneable<Derived> {
  public:
   Tensor forward(const Tensor& x);
+  // relu(forward(x)) in one op (batch_norm_relu): what nn::Sequential runs
+  // for this layer when a ReLU follows it.
+  Tensor forward_relu(const Tensor& x);
   void reset() override;
   void reset_running_stats();
   void reset_parameters();
@@ -49,6 +52,9 @@ class BatchNormImplBase : public Cloneable<Derived> {
   BatchNormImplBase(const char* name, const BatchNormOptions& options);
   // Throws ShapeError unless x has a rank this layer accepts.
   virtual void check_input(const Tensor& x) const = 0;
+
+ private:
+  Tensor normalise(const Tensor& x, bool relu);
 };
 
 class BatchNorm2dImpl : public BatchNormImplBase<BatchNorm2dImpl> {

@@ -45,6 +45,12 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size);
 // weight/bias [C] may be undefined (no affine transform).
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// relu(batch_norm(...)), the same values and gradients, in one op: on the CPU
+// the relu and its backward ride along in the batch norm's passes over
+// memory instead of two more (nn::Sequential uses it for a BatchNorm followed
+// by a ReLU). On CUDA it runs the two ops.
+Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                       const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
 
 // training: zeroes each element with probability p (Philox mask from the
 // default generator) and scales the rest by 1/(1-p). Otherwise identity.

@@ -1,5 +1,6 @@
-// Backward formula of batch_norm (src/ops/batch_norm.cpp): the backend's fused
-// batch_norm_backward gives the input, weight and bias gradients at once.
+// Backward formula of batch_norm and batch_norm_relu (src/ops/batch_norm.cpp):
+// the backend's fused batch_norm_backward gives the input, weight and bias
+// gradients at once, relu's mask included for batch_norm_relu.
 #pragma once
 #include "autograd/node.h"
 
@@ -11,13 +12,17 @@ struct BatchNormBackward : Node {
   bool training = true;
   double eps = 1e-5;  // the forward's; cuDNN's backward takes it
   bool has_weight = false, has_bias = false;
-  std::string name() const override { return "BatchNormBackward"; }
+  bool relu = false;       // batch_norm_relu: then bias (if any) and the output are saved too
+  SavedTensor bias, relu_out;
+  std::string name() const override { return relu ? "BatchNormReluBackward" : "BatchNormBackward"; }
   std::vector<Tensor> apply(const Tensor& grad) override;
   void release_saved() override {
     input.reset();
     weight.reset();
     save_mean.reset();
     save_invstd.reset();
+    bias.reset();
+    relu_out.reset();
   }
 };
 
