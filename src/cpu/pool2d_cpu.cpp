@@ -2,9 +2,12 @@
 // so threads split the N*C planes (max pool: cpu/parallel.h; avg: OpenMP);
 // the inner loops walk contiguous rows.
 // f16/bf16 compute in float (opmath) and round the result once.
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
-#if defined(__SSE2__)
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 #include <limits>
@@ -29,7 +32,55 @@ PlaneGeometry geometry(const Tensor& x, const Tensor& y) {
 // (the generic loop below spends most of its time mispredicting `v > best` on
 // real activations). Same result and tie/NaN rules as the generic loop: the
 // first maximum in row-major window order wins, the first NaN wins over all.
-#if defined(__SSE2__)
+#if defined(__AVX512F__)
+// Sixteen outputs of one 2x2 output row at a time, the row's tail under a
+// mask (no scalar loop: the 14x14 layer's rows are 7 outputs long); returns
+// how many outputs it wrote (all). The lanes follow the scalar rule below.
+// GCC 12 warns inside its own intrinsics' headers (their "undefined"
+// pass-through registers) when they are inlined here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+int64_t max_pool_2x2_row_avx512(const float* r0, const float* r1, int64_t W, int64_t Wo, int64_t base, float* y,
+                                int64_t* idx) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  for (int64_t ow = 0; ow < Wo; ow += 16) {
+    const int64_t n = std::min<int64_t>(16, Wo - ow);
+    // Inputs 2*ow .. 2*ow + 2n - 1 of each row, in two registers of 16.
+    const auto first = static_cast<__mmask16>(n >= 8 ? 0xFFFFu : (1u << (2 * n)) - 1);
+    const auto second = static_cast<__mmask16>(n > 8 ? (1u << (2 * (n - 8))) - 1 : 0u);
+    const __m512 t0 = _mm512_maskz_loadu_ps(first, r0 + 2 * ow), t1 = _mm512_maskz_loadu_ps(second, r0 + 2 * ow + 16);
+    const __m512 u0 = _mm512_maskz_loadu_ps(first, r1 + 2 * ow), u1 = _mm512_maskz_loadu_ps(second, r1 + 2 * ow + 16);
+    __m512 best = _mm512_permutex2var_ps(t0, even, t1);
+    __m512i off = _mm512_setzero_si512();
+    auto take = [&](__m512 v, int32_t o) {
+      const __mmask16 nan_over_number =
+          _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q);
+      const __mmask16 t = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | nan_over_number;
+      best = _mm512_mask_mov_ps(best, t, v);
+      off = _mm512_mask_mov_epi32(off, t, _mm512_set1_epi32(o));
+    };
+    take(_mm512_permutex2var_ps(t0, odd, t1), 1);
+    take(_mm512_permutex2var_ps(u0, even, u1), static_cast<int32_t>(W));
+    take(_mm512_permutex2var_ps(u0, odd, u1), static_cast<int32_t>(W + 1));
+    const auto out = static_cast<__mmask16>((1u << n) - 1);
+    _mm512_mask_storeu_ps(y + ow, out, best);
+    // Index = base + 2*ow + 2*lane + window offset, widened to int64.
+    const __m512i rel = _mm512_add_epi32(off, even);
+    const __m512i start = _mm512_set1_epi64(base + 2 * ow);
+    _mm512_mask_storeu_epi64(idx + ow, static_cast<__mmask8>(out),
+                             _mm512_add_epi64(start, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(rel))));
+    _mm512_mask_storeu_epi64(idx + ow + 8, static_cast<__mmask8>(out >> 8),
+                             _mm512_add_epi64(start, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(rel, 1))));
+  }
+  return Wo;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#elif defined(__SSE2__)
 // Four outputs of one 2x2 output row at a time (x86-64 always has SSE2);
 // returns how many outputs it wrote. The lanes follow the scalar rule below.
 int64_t max_pool_2x2_row_sse(const float* r0, const float* r1, int64_t W, int64_t Wo, int64_t base, float* y,
@@ -78,10 +129,13 @@ void max_pool_fwd_2x2(const T* xp, const PlaneGeometry& g, T* yp, int64_t* ip) {
         const T* r1 = r0 + g.W;
         const int64_t base = 2 * oh * g.W;
         int64_t ow = 0;
-  #if defined(__SSE2__)
-        if constexpr (std::is_same_v<T, float>) ow = max_pool_2x2_row_sse(r0, r1, g.W, g.Wo, base, ypl + oh * g.Wo,
-                                                                          ipl + oh * g.Wo);
-  #endif
+#if defined(__AVX512F__)
+        if constexpr (std::is_same_v<T, float>)
+          ow = max_pool_2x2_row_avx512(r0, r1, g.W, g.Wo, base, ypl + oh * g.Wo, ipl + oh * g.Wo);
+#elif defined(__SSE2__)
+        if constexpr (std::is_same_v<T, float>)
+          ow = max_pool_2x2_row_sse(r0, r1, g.W, g.Wo, base, ypl + oh * g.Wo, ipl + oh * g.Wo);
+#endif
         for (; ow < g.Wo; ++ow) {
           acc_t best = static_cast<acc_t>(r0[2 * ow]);
           int64_t off = 0;

@@ -1,6 +1,7 @@
-// The CPU's dedicated 2x2 / stride 2 max pool (SSE lanes of four outputs plus
-// a scalar tail, src/cpu/pool2d_cpu.cpp) keeps the generic loop's rules: same
-// values, the first maximum of a window gets the gradient, NaN wins.
+// The CPU's dedicated 2x2 / stride 2 max pool (src/cpu/pool2d_cpu.cpp: AVX-512
+// lanes of sixteen outputs with a masked tail, or SSE lanes of four plus a
+// scalar tail) keeps the generic loop's rules: same values, the first maximum
+// of a window gets the gradient, NaN wins.
 #include <gtest/gtest.h>
 
 #include <kiln/kiln.h>
@@ -31,6 +32,29 @@ TEST(MaxPool2x2, MatchesNaiveLoopsInF32AcrossVectorBodyAndTail) {
   EXPECT_TENSOR_CLOSE(max_pool2d(xd, 2), testref::pool2d(xd, 2, 2, 0, false, true));
 }
 
+// Every row length around the lane widths (4 and 16 outputs): the values
+// against the naive loops, and the gradient, which goes where the forward's
+// index points, against each window's first maximum found by a plain loop.
+TEST(MaxPool2x2, EveryRowLengthMatchesTheNaiveLoopsAndItsIndices) {
+  for (int64_t wo : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33}) {
+    const int64_t H = 4, W = 2 * wo + 1;  // an odd width: the last column is dropped
+    Tensor x = randn({2, 2, H, W}, kFloat32);
+    EXPECT_TENSOR_CLOSE(max_pool2d(x, 2), testref::pool2d(x.to(kFloat64), 2, 2, 0, false, true).to(kFloat32))
+        << "Wo " << wo;
+    const float* xp = x.data_ptr<float>();
+    std::vector<double> expected(static_cast<size_t>(x.numel()), 0.0);
+    for (int64_t plane = 0; plane < 4; ++plane)
+      for (int64_t oh = 0; oh < H / 2; ++oh)
+        for (int64_t ow = 0; ow < wo; ++ow) {
+          int64_t best = plane * H * W + 2 * oh * W + 2 * ow;
+          for (int64_t at : {best + 1, best + W, best + W + 1})
+            if (xp[at] > xp[best]) best = at;
+          expected[static_cast<size_t>(best)] = 1.0;
+        }
+    EXPECT_TENSOR_CLOSE(pool_grad(x), tensor(expected, {2, 2, H, W}).to(kFloat32)) << "Wo " << wo;
+  }
+}
+
 TEST(MaxPool2x2, TiesSendTheGradientToTheFirstElementOfEachWindow) {
   for (DType dt : {kFloat32, kFloat64}) {
     Tensor g = pool_grad(ones({1, 1, 4, 10}, dt));
@@ -42,23 +66,24 @@ TEST(MaxPool2x2, TiesSendTheGradientToTheFirstElementOfEachWindow) {
 }
 
 TEST(MaxPool2x2, NaNWinsItsWindowInEveryLane) {
-  // Ten outputs in a row (two SSE blocks and a tail of two); the NaN sits at a
-  // different window position in each, after a larger number in some.
-  Tensor x = zeros({1, 1, 2, 20});
-  std::vector<double> expected_grad(40, 0.0);
+  // Twenty outputs in a row (a block of sixteen and a tail of four, or five
+  // blocks of four); the NaN sits at a different window position in each.
+  constexpr int kWo = 20, kW = 2 * kWo;
+  Tensor x = zeros({1, 1, 2, kW});
+  std::vector<double> expected_grad(2 * kW, 0.0);
   {
     NoGradGuard guard;
     x.fill_(5.0);
-    for (int ow = 0; ow < 10; ++ow) {
+    for (int ow = 0; ow < kWo; ++ow) {
       const int pos = ow % 4;  // 0: top-left, 1: top-right, 2: bottom-left, 3: bottom-right
       const int h = pos / 2, w = 2 * ow + pos % 2;
       x.select(2, h).select(2, w).fill_(std::nan(""));
-      expected_grad[static_cast<size_t>(h * 20 + w)] = 1.0;
+      expected_grad[static_cast<size_t>(h * kW + w)] = 1.0;
     }
   }
   Tensor y = max_pool2d(x, 2);
-  for (int ow = 0; ow < 10; ++ow) EXPECT_TRUE(std::isnan(y.select(3, ow).item<float>())) << "output " << ow;
-  EXPECT_TENSOR_CLOSE(pool_grad(x), tensor(expected_grad, {1, 1, 2, 20}).to(kFloat32));
+  for (int ow = 0; ow < kWo; ++ow) EXPECT_TRUE(std::isnan(y.select(3, ow).item<float>())) << "output " << ow;
+  EXPECT_TENSOR_CLOSE(pool_grad(x), tensor(expected_grad, {1, 1, 2, kW}).to(kFloat32));
 }
 
 TEST(MaxPool2x2, LargestValueWinsAtEveryWindowPosition) {
