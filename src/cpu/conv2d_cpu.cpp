@@ -48,6 +48,7 @@ struct ConvGeometry {
   int64_t N, C, H, W, O, kh, kw, Ho, Wo, G, Cg, Og, K, HWo;
   int64_t sh, sw, ph, pw, dh, dw;
   bool pointwise;  // 1x1, stride 1, no padding: col is x itself
+  bool shifted;    // stride 1, undilated, output as large as the input: see Shift
 };
 
 ConvGeometry geometry(const Tensor& x, const Tensor& w, const Tensor& y, const detail::Conv2dParams& p) {
@@ -60,12 +61,85 @@ ConvGeometry geometry(const Tensor& x, const Tensor& w, const Tensor& y, const d
   g.sh = p.stride[0], g.sw = p.stride[1], g.ph = p.padding[0], g.pw = p.padding[1];
   g.dh = p.dilation[0], g.dw = p.dilation[1];
   g.pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+  g.shifted = g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.Ho == g.H && g.Wo == g.W && g.ph < g.H &&
+              g.pw < g.W && g.kh - 1 - g.ph < g.H && g.kw - 1 - g.pw < g.W;
   return g;
+}
+
+// A stride-1, undilated convolution whose output is as large as its input
+// (3x3 with padding 1): each row of col, seen as [Ho*Wo], is the input plane
+// shifted by dy = i - ph rows and dx = j - pw columns. So one copy fills the
+// rows that stay inside the plane, and a few zeros go where the shift
+// wrapped around a row's end; instead of a copy per output row (14 floats
+// for a 14x14 layer, where the calls cost more than the copying).
+struct Shift {
+  int64_t dy, dx;
+  int64_t oh_lo, oh_hi;  // output rows whose input row is inside the plane
+  int64_t begin, end;    // the one run of col that is copied: [begin, end)
+};
+Shift shift_of(const ConvGeometry& g, int64_t i, int64_t j) {
+  Shift s{i - g.ph, j - g.pw, 0, 0, 0, 0};
+  s.oh_lo = std::max<int64_t>(0, -s.dy);
+  s.oh_hi = std::max(s.oh_lo, std::min(g.H, g.H - s.dy));
+  // Leaving out the wrapped first (dx < 0) or last (dx > 0) elements keeps
+  // the source inside the plane.
+  s.begin = s.oh_lo * g.W + std::max<int64_t>(0, -s.dx);
+  s.end = std::max(s.begin, s.oh_hi * g.W - std::max<int64_t>(0, s.dx));
+  return s;
+}
+// The wrapped columns of rows [oh_lo, oh_hi) of a col row: zeroed.
+template <class T>
+void zero_wrapped_columns(const ConvGeometry& g, const Shift& s, T* row) {
+  const int64_t lo = s.dx < 0 ? 0 : g.W - s.dx, hi = s.dx < 0 ? -s.dx : g.W;
+  if (s.dx == 0) return;
+  for (int64_t oh = s.oh_lo; oh < s.oh_hi; ++oh)
+    for (int64_t ow = lo; ow < hi; ++ow) row[oh * g.W + ow] = T(0);
+}
+
+template <class T>
+void im2col_shifted(const T* xg, const ConvGeometry& g, T* col) {
+  const int64_t HW = g.H * g.W;
+  for (int64_t c = 0; c < g.Cg; ++c) {
+    const T* plane = xg + c * HW;
+    for (int64_t i = 0; i < g.kh; ++i) {
+      for (int64_t j = 0; j < g.kw; ++j) {
+        T* row = col + ((c * g.kh + i) * g.kw + j) * HW;
+        const Shift s = shift_of(g, i, j);
+        std::memset(row, 0, sizeof(T) * static_cast<size_t>(s.oh_lo * g.W));
+        std::memset(row + s.oh_hi * g.W, 0, sizeof(T) * static_cast<size_t>((g.H - s.oh_hi) * g.W));
+        std::memcpy(row + s.begin, plane + (s.begin + s.dy * g.W + s.dx),
+                    sizeof(T) * static_cast<size_t>(s.end - s.begin));
+        zero_wrapped_columns(g, s, row);
+      }
+    }
+  }
+}
+
+// The adjoint: the wrapped entries of col (gradients of padding) are zeroed
+// in place first, so that one contiguous add per row of col drops them.
+// Each input element gets the same additions in the same order as
+// col2im_add's, so the sums are the same bit for bit.
+template <class T>
+void col2im_add_shifted(T* col, const ConvGeometry& g, T* xg) {
+  const int64_t HW = g.H * g.W;
+  for (int64_t c = 0; c < g.Cg; ++c) {
+    T* plane = xg + c * HW;
+    for (int64_t i = 0; i < g.kh; ++i) {
+      for (int64_t j = 0; j < g.kw; ++j) {
+        T* row = col + ((c * g.kh + i) * g.kw + j) * HW;
+        const Shift s = shift_of(g, i, j);
+        zero_wrapped_columns(g, s, row);
+        const int64_t off = s.dy * g.W + s.dx;  // row[e] belongs to plane[e + off]
+        for (int64_t e = s.begin; e < s.end; ++e) plane[e + off] += row[e];
+      }
+    }
+  }
 }
 
 // Unrolls the Cg input planes at xg into col [K, Ho*Wo]; padding reads 0.
 template <class T>
 void im2col(const T* xg, const ConvGeometry& g, T* col) {
+  if (g.shifted) return im2col_shifted(xg, g, col);
   for (int64_t c = 0; c < g.Cg; ++c) {
     const T* plane = xg + c * g.H * g.W;
     for (int64_t i = 0; i < g.kh; ++i) {
@@ -98,9 +172,11 @@ void im2col(const T* xg, const ConvGeometry& g, T* col) {
   }
 }
 
-// Adds col [K, Ho*Wo] back into the Cg planes at xg (the adjoint of im2col).
+// Adds col [K, Ho*Wo] back into the Cg planes at xg (the adjoint of
+// im2col); col is scratch, which the shifted version overwrites in part.
 template <class T>
-void col2im_add(const T* col, const ConvGeometry& g, T* xg) {
+void col2im_add(T* col, const ConvGeometry& g, T* xg) {
+  if (g.shifted) return col2im_add_shifted(col, g, xg);
   for (int64_t c = 0; c < g.Cg; ++c) {
     T* plane = xg + c * g.H * g.W;
     for (int64_t i = 0; i < g.kh; ++i) {

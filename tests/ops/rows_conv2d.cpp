@@ -93,6 +93,11 @@ std::vector<OpRow> conv2d_rows() {
     add({in({2, 2, 3, 3}), in({4, 2, 3, 3}), in({4})}, {}, "kernel_equals_input");
     add({in({0, 2, 4, 4}), in({3, 2, 3, 3}), in({3})}, {}, "empty_batch");
     add({in({4, 8, 16, 16}), in({16, 8, 3, 3}), in({16})}, {1, 1, 1, 1}, "large");
+    // "Same" padding, which the CPU unrolls as shifted planes: an asymmetric
+    // kernel, and planes two rows or two columns small.
+    add({in({2, 2, 6, 7}), in({3, 2, 5, 3}), in({3})}, {1, {2, 1}, 1, 1}, "same_5x3_pad2x1");
+    add({in({1, 2, 2, 6}), in({2, 2, 3, 3}), in({2})}, {1, 1, 1, 1}, "same_two_rows");
+    add({in({1, 2, 5, 2}), in({2, 2, 3, 3})}, {1, 1, 1, 1}, "same_two_columns_nobias");
     return s;
   };
   r.errors = {
