@@ -80,7 +80,16 @@ void execute(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_g
     if (grads.empty()) grads.resize(std::max<size_t>(n->num_outputs(), 1));
     KILN_INTERNAL_ASSERT(slot < grads.size(), n->name(), ": gradient for output ", slot, " of ", grads.size());
     Tensor& acc = grads[slot];
-    acc = acc.defined() ? acc + g : g;
+    if (!acc.defined()) {
+      acc = g;
+    } else if (acc.sizes() == g.sizes() && acc.dtype() == g.dtype() && can_take_over(acc, 1)) {
+      // Only this slot holds acc (the gradient of a tensor used twice, such
+      // as a residual stream's): summed in place, no new buffer.
+      NoGradGuard no_grad;
+      acc.add_(g);
+    } else {
+      acc = acc + g;
+    }
   };
   for (const Start& st : starts) accumulate(st.fn.get(), st.slot, st.grad);
 

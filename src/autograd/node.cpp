@@ -42,13 +42,6 @@ Tensor Node::run_pre_hooks(Tensor grad, uint32_t output_nr) const {
   return grad;
 }
 
-namespace {
-
-// True when `grad` is a dense tensor that covers all of its storage, alone
-// (it may be a view whose base is gone: linear's weight gradient is the
-// transpose of a transposed product), has no autograd history, and is held
-// by no handle beyond the `refs` the caller knows of, so no one else can
-// read or write it once it becomes a .grad().
 bool can_take_over(const Tensor& grad, long refs) {
   const detail::TensorImpl* impl = grad.unsafe_impl();
   if (grad.impl_ptr().use_count() != refs || impl->storage.use_count() != 1) return false;
@@ -56,8 +49,6 @@ bool can_take_over(const Tensor& grad, long refs) {
   if (impl->storage->nbytes != static_cast<size_t>(impl->numel) * element_size(impl->dtype)) return false;
   return !impl->autograd || (!impl->autograd->requires_grad && !impl->autograd->grad_fn);
 }
-
-}  // namespace
 
 std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
   Tensor grad = grad_output;

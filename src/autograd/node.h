@@ -83,6 +83,14 @@ class AccumulateGrad : public Node {
   std::shared_ptr<detail::TensorImpl> leaf_;
 };
 
+// True when `grad` is a dense tensor that covers all of its storage, alone
+// (it may be a view whose base is gone: linear's weight gradient is the
+// transpose of a transposed product), has no autograd history, and is held
+// by no handle beyond the `refs` the caller knows of, so no one else can
+// read or write it: AccumulateGrad makes it a .grad(), the engine sums a
+// second gradient into it in place.
+bool can_take_over(const Tensor& grad, long refs);
+
 // A tensor saved for backward. Holds a history-free alias (no reference
 // cycle with the node) and the storage version at save time, so a later
 // in-place write is detected instead of giving a silently wrong gradient.

@@ -131,8 +131,31 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     KILN_CHECK(bias.dtype() == x.dtype(), DTypeError, "linear: bias ", detail::describe(bias),
                " must have the input's dtype ", x.dtype());
   }
-  Tensor y = matmul(x, weight.t());
-  return bias.defined() ? y + bias : y;
+  // The product and the bias in place on its fresh output, recorded as one
+  // node (LinearBackward) instead of a transpose, a product, views and an add.
+  const int64_t in = weight.size(1), out_features = weight.size(0);
+  Shape out_shape = x.sizes();
+  out_shape.back() = out_features;
+  Tensor y;
+  Tensor x2;
+  {
+    NoGradGuard no_grad;
+    x2 = x.reshape({-1, in});
+    Tensor y2 = mm(x2, weight.t());
+    if (bias.defined()) y2.add_(bias);
+    y = y2.view(out_shape);
+  }
+  if (autograd::needs_grad({&x, &weight, &bias})) {
+    auto node = std::make_shared<autograd::LinearBackward>();
+    node->input2d = autograd::SavedTensor(x2.detach());
+    node->weight = autograd::SavedTensor(weight.detach());
+    node->input_shape = x.sizes();
+    node->has_bias = bias.defined();
+    std::vector<Tensor> inputs{x, weight};
+    if (bias.defined()) inputs.push_back(bias);
+    autograd::set_history(y, node, inputs);
+  }
+  return y;
 }
 
 }  // namespace kiln

@@ -4,6 +4,7 @@
 
 #include <kiln/kiln.h>
 
+#include "autograd/node.h"  // grad_fn()->name()
 #include "support/tensor_assert.h"
 
 namespace kiln {
@@ -68,6 +69,23 @@ TEST(Backward, ALinearLayersWeightGradientIsNotCopied) {
   y.sum().backward();
   EXPECT_EQ(w.grad().raw_data_ptr(), product);
   EXPECT_TENSOR_CLOSE(w.grad(), matmul(ones({4, 5}).t(), x));
+}
+
+TEST(Backward, LinearIsOneNodeWhoseWeightAndBiasGradientsAreNotCopied) {
+  Tensor w = randn({5, 3}).requires_grad_(), b = randn({5}).requires_grad_();
+  const Tensor x = randn({2, 4, 3});
+  const void* weight_grad = nullptr;
+  w.register_hook([&](const Tensor& g) {
+    weight_grad = g.raw_data_ptr();
+    return Tensor();
+  });
+  Tensor y = linear(x, w, b);
+  ASSERT_TRUE(y.grad_fn());
+  EXPECT_EQ(y.grad_fn()->name(), "LinearBackward");
+  y.sum().backward();
+  EXPECT_EQ(w.grad().raw_data_ptr(), weight_grad);
+  EXPECT_TENSOR_CLOSE(w.grad(), matmul(ones({8, 5}).t(), x.reshape({8, 3})));
+  EXPECT_TENSOR_CLOSE(b.grad(), full({5}, 8.0));
 }
 
 TEST(Backward, TwoLeavesGivenOneGradientGetBuffersOfTheirOwn) {

@@ -362,3 +362,39 @@ TEST(IValue, KindsAndMismatchErrors) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// The engine sums the gradients of a tensor used twice in place when only
+// its buffer holds the first one. A gradient that a backward also keeps
+// elsewhere (here: a global) must stay as it was.
+Tensor kept_gradient;
+struct KeepsItsGradient : autograd::Function<KeepsItsGradient> {
+  static Tensor forward(AutogradContext*, Tensor x) { return x * 1.0; }
+  static variable_list backward(AutogradContext*, variable_list g) {
+    kept_gradient = g[0] * 2.0;
+    return {kept_gradient};
+  }
+};
+
+}  // namespace
+
+TEST(CustomFunction, SummingTwoGradientsLeavesOneThatIsHeldElsewhereUnchanged) {
+  for (bool function_first : {true, false}) {  // either gradient may arrive first
+    Tensor x = tensor(std::vector<double>{1, 2, 3}).requires_grad_(true);
+    Tensor y = x * 1.0;  // used twice: through the function and directly
+    Tensor out = function_first ? (KeepsItsGradient::apply(y) * 3.0 + y * 5.0).sum()
+                                : (y * 5.0 + KeepsItsGradient::apply(y) * 3.0).sum();
+    out.backward();
+    EXPECT_TENSOR_CLOSE(kept_gradient, full({3}, 6.0)) << function_first;  // 3 * 2, not 6 + 5
+    EXPECT_TENSOR_CLOSE(x.grad(), full({3}, 11.0)) << function_first;
+  }
+  // Twice through one op (both inputs of an add get the same gradient).
+  Tensor z = tensor(std::vector<double>{1, 2}).requires_grad_(true);
+  Tensor w = z * 2.0;
+  (w + w).sum().backward();
+  EXPECT_TENSOR_CLOSE(z.grad(), full({2}, 4.0));
+}
+
+}  // namespace kiln

@@ -1,4 +1,5 @@
-// Backward formula of the batched matrix product (src/ops/linalg.cpp).
+// Backward formulas of the batched matrix product and of linear
+// (src/ops/linalg.cpp).
 #pragma once
 #include "autograd/node.h"
 
@@ -15,6 +16,22 @@ struct BmmBackward : Node {
   std::string name() const override { return "BmmBackward"; }
   std::vector<Tensor> apply(const Tensor& grad) override;
   void release_saved() override { a.reset(); b.reset(); }
+};
+
+// out = x2 @ weight^T (+ bias) on x2 = x seen as [rows, in]: gx = g @ weight,
+// gweight = g^T @ x2 (contiguous [out, in]), gbias = g summed over rows.
+// One node where matmul + add recorded a transpose, a product, views and an
+// add.
+struct LinearBackward : Node {
+  SavedTensor input2d, weight;
+  Shape input_shape;
+  bool has_bias = false;
+  std::string name() const override { return "LinearBackward"; }
+  std::vector<Tensor> apply(const Tensor& grad) override;
+  void release_saved() override {
+    input2d.reset();
+    weight.reset();
+  }
 };
 
 }  // namespace kiln::autograd
