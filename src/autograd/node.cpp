@@ -177,6 +177,20 @@ void set_history(Tensor& out, const std::shared_ptr<Node>& node, std::initialize
   attach(out, node, std::move(edges));
 }
 
+void set_history_outputs(std::vector<Tensor>& outs, const std::shared_ptr<Node>& node,
+                         std::initializer_list<const Tensor*> inputs) {
+  std::vector<Edge> edges;
+  edges.reserve(inputs.size());
+  for (const Tensor* t : inputs) edges.push_back(edge_to(*t));
+  node->set_next_edges(std::move(edges));
+  for (size_t k = 0; k < outs.size(); ++k) {
+    auto& meta = outs[k].unsafe_impl()->meta();
+    meta.requires_grad = true;
+    meta.grad_fn = node;
+    meta.output_nr = static_cast<uint32_t>(k);
+  }
+}
+
 void set_history(Tensor& out, const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs) {
   std::vector<Edge> edges;
   edges.reserve(inputs.size());

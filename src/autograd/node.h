@@ -116,6 +116,9 @@ bool needs_grad(const std::vector<Tensor>& inputs);
 // Connects node to the inputs and makes it out's grad_fn.
 void set_history(Tensor& out, const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs);
 void set_history(Tensor& out, const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs);
+// The same for the outputs of a node with several (outs[k] is output k).
+void set_history_outputs(std::vector<Tensor>& outs, const std::shared_ptr<Node>& node,
+                         std::initializer_list<const Tensor*> inputs);
 // The AccumulateGrad node of a leaf that requires grad (created once, cached).
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
 // The edge an op's output uses to reach `t` (null fn if t needs no grad).

@@ -1,4 +1,6 @@
 // cat, stack, split, chunk, index_select, gather, scatter_add, one_hot.
+#include <optional>
+
 #include "autograd/derivatives/indexing.h"
 #include "kiln/core/grad_mode.h"
 #include "kiln/ops/factory.h"
@@ -89,6 +91,34 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   return cat(parts, d);
 }
 
+namespace {
+
+// Views of consecutive pieces of x along d; with autograd, one SplitBackward
+// for all of them (a single piece keeps narrow's SliceBackward).
+std::vector<Tensor> split_parts(const Tensor& x, int64_t d, const std::vector<int64_t>& sizes) {
+  const bool record = sizes.size() > 1 && autograd::needs_grad({&x});
+  std::vector<Tensor> parts;
+  {
+    std::optional<NoGradGuard> no_grad;
+    if (record) no_grad.emplace();
+    int64_t start = 0;
+    for (int64_t s : sizes) {
+      parts.push_back(x.narrow(d, start, s));
+      start += s;
+    }
+  }
+  if (record) {
+    auto node = std::make_shared<autograd::SplitBackward>();
+    node->dim = d;
+    for (const Tensor& p : parts) node->part_sizes.push_back(p.sizes());
+    node->options = x.options();
+    autograd::set_history_outputs(parts, node, {&x});
+  }
+  return parts;
+}
+
+}  // namespace
+
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
   detail::check_defined("split", x);
   KILN_CHECK(x.dim() > 0, ShapeError, "split: expects a tensor with at least 1 dim, got a 0-dim tensor");
@@ -96,10 +126,9 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
   const int64_t d = detail::wrap_dim("split", dim, x.dim());
   // A size-0 dim splits into one empty part, as in PyTorch.
   if (x.size(d) == 0) return {x.narrow(d, 0, 0)};
-  std::vector<Tensor> parts;
-  for (int64_t start = 0; start < x.size(d); start += split_size)
-    parts.push_back(x.narrow(d, start, std::min(split_size, x.size(d) - start)));
-  return parts;
+  std::vector<int64_t> sizes;
+  for (int64_t start = 0; start < x.size(d); start += split_size) sizes.push_back(std::min(split_size, x.size(d) - start));
+  return split_parts(x, d, sizes);
 }
 
 std::vector<Tensor> split_with_sizes(const Tensor& x, IntArrayRef split_sizes, int64_t dim) {
@@ -113,13 +142,7 @@ std::vector<Tensor> split_with_sizes(const Tensor& x, IntArrayRef split_sizes, i
   }
   KILN_CHECK(total == x.size(d), ValueError, "split_with_sizes: sizes ", shape_str(split_sizes), " sum to ", total,
              " but dim ", d, " of input ", shape_str(x.sizes()), " has size ", x.size(d));
-  std::vector<Tensor> parts;
-  int64_t start = 0;
-  for (int64_t s : split_sizes) {
-    parts.push_back(x.narrow(d, start, s));
-    start += s;
-  }
-  return parts;
+  return split_parts(x, d, std::vector<int64_t>(split_sizes.begin(), split_sizes.end()));
 }
 
 std::vector<Tensor> split(const Tensor& x, IntArrayRef split_sizes, int64_t dim) {

@@ -88,6 +88,27 @@ TEST(Backward, LinearIsOneNodeWhoseWeightAndBiasGradientsAreNotCopied) {
   EXPECT_TENSOR_CLOSE(b.grad(), full({5}, 8.0));
 }
 
+TEST(Backward, ChunksShareOneNodeAndPartsNoGradientReachedGetZeros) {
+  Tensor x = tensor(std::vector<double>{1, 2, 3, 4, 5, 6}).requires_grad_();
+  std::vector<Tensor> parts = x.chunk(3);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0].grad_fn()->name(), "SplitBackward");
+  EXPECT_EQ(parts[0].grad_fn(), parts[2].grad_fn());
+  (parts[0] * 2.0 + parts[2] * 3.0).sum().backward();  // parts[1] is not used
+  EXPECT_TENSOR_CLOSE(x.grad(), tensor(std::vector<double>{2, 2, 0, 0, 3, 3}));
+  // A hook on one part sees that part's gradient only.
+  Tensor y = tensor(std::vector<double>{1, 2, 3, 4}).requires_grad_();
+  std::vector<Tensor> halves = y.split(2);
+  Tensor seen;
+  halves[1].register_hook([&](const Tensor& g) {
+    seen = g.clone();
+    return Tensor();
+  });
+  (halves[0] * 5.0 + halves[1] * 7.0).sum().backward();
+  EXPECT_TENSOR_CLOSE(seen, full({2}, 7.0, kFloat64));
+  EXPECT_TENSOR_CLOSE(y.grad(), tensor(std::vector<double>{5, 5, 7, 7}));
+}
+
 TEST(Backward, TwoLeavesGivenOneGradientGetBuffersOfTheirOwn) {
   Tensor a = zeros({3}).requires_grad_(), b = zeros({3}).requires_grad_();
   ((a + b) * tensor({1.0f, 2.0f, 3.0f})).sum().backward();  // add's backward passes one tensor to both

@@ -34,4 +34,14 @@ std::vector<Tensor> ScatterAddBackward::apply(const Tensor& grad) {
   return {needs_input_grad(0) ? grad : Tensor(), gsrc};
 }
 
+std::vector<Tensor> SplitBackward::apply_outputs(const std::vector<Tensor>& grads) {
+  std::vector<Tensor> pieces;
+  pieces.reserve(part_sizes.size());
+  for (size_t k = 0; k < part_sizes.size(); ++k)
+    pieces.push_back(k < grads.size() && grads[k].defined() ? grads[k] : zeros(part_sizes[k], options));
+  return {cat(pieces, dim)};
+}
+
+std::vector<Tensor> SplitBackward::apply(const Tensor& grad) { return apply_outputs({grad}); }
+
 }  // namespace kiln::autograd

@@ -11,6 +11,19 @@ struct CatBackward : Node {
   std::vector<Tensor> apply(const Tensor& grad) override;
 };
 
+// parts = split(x, sizes, dim), all views of x, one node for all of them:
+// gx = cat(part gradients) (zeros for a part no gradient reached), one pass,
+// where one SliceBackward per part zero-filled and summed x-sized buffers.
+struct SplitBackward : Node {
+  int64_t dim = 0;
+  std::vector<Shape> part_sizes;
+  TensorOptions options;
+  std::string name() const override { return "SplitBackward"; }
+  size_t num_outputs() const override { return part_sizes.size(); }
+  std::vector<Tensor> apply_outputs(const std::vector<Tensor>& grads) override;
+  std::vector<Tensor> apply(const Tensor& grad) override;
+};
+
 // out = x.index_select(dim, index): gx = zeros.index_add(dim, index, grad).
 struct IndexSelectBackward : Node {
   SavedTensor index;
