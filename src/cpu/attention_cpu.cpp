@@ -298,14 +298,19 @@ void backward(const Geometry& g, const detail::AttentionParams& p, const Tensor&
   const Dropout drop = dropout_of(g, p);
   const int64_t BH = g.B * g.H;
   const int64_t q_tiles = (g.Tq + kQTile - 1) / kQTile, k_tiles = (g.Tk + kKTile - 1) / kKTile;
-  for (int64_t i = 0; i < BH * g.Tq; ++i) {
-    V s = 0;
-    for (int64_t d = 0; d < g.Dv; ++d) s += a.dO[i * g.Dv + d] * a.O[i * g.Dv + d];
-    a.delta[i] = s;
-  }
-  if (a.dQ) std::fill(a.dQ, a.dQ + BH * g.Tq * g.D, V(0));
-  if (a.dK) std::fill(a.dK, a.dK + BH * g.Tk * g.D, V(0));
-  if (a.dV) std::fill(a.dV, a.dV + BH * g.Tk * g.Dv, V(0));
+  // delta = rowsum(dO * O) and zeroed gradients, (b, h) pairs over the pool
+  // (on the calling thread alone they were most of char_gpt's attention
+  // time outside its products).
+  parallel_ranges(BH, BH * (g.Tq * (g.Dv + g.D) + g.Tk * (g.D + g.Dv)), [&](int64_t bh_begin, int64_t bh_end) {
+    for (int64_t i = bh_begin * g.Tq; i < bh_end * g.Tq; ++i) {
+      V s = 0;
+      for (int64_t d = 0; d < g.Dv; ++d) s += a.dO[i * g.Dv + d] * a.O[i * g.Dv + d];
+      a.delta[i] = s;
+    }
+    if (a.dQ) std::fill(a.dQ + bh_begin * g.Tq * g.D, a.dQ + bh_end * g.Tq * g.D, V(0));
+    if (a.dK) std::fill(a.dK + bh_begin * g.Tk * g.D, a.dK + bh_end * g.Tk * g.D, V(0));
+    if (a.dV) std::fill(a.dV + bh_begin * g.Tk * g.Dv, a.dV + bh_end * g.Tk * g.Dv, V(0));
+  });
   const int64_t work = BH * g.Tq * g.Tk * (g.D + g.Dv) * 2;
   const int whole = threads_for(BH, work);
   BlasSingleThread single(true);
