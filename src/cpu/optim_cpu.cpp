@@ -40,27 +40,39 @@ void with_contiguous(std::array<Tensor, N> ts, Update&& update) {
 // loop then has no per-element test of which lists exist.
 // (A per-element test, on OpenMP threads, made the MLP benchmark's SGD step
 // 17% of its training step.)
+// The update runs on the chunk's values copied into local arrays, which
+// cannot alias one another, so the compiler vectorises it (this file is
+// built with -fno-math-errno for Adam's sqrt): the pointer version ran
+// scalar, and AdamW on char_gpt's 834k parameters took 1.4-2.0 ms, at
+// 12-16 GB/s where an add over the same memory runs at 80 GB/s.
 template <class T, class Step>
 void apply_step(const std::array<T*, Step::kLists>& p, int64_t n, const Step& step) {
   using M = opmath_t<T>;
   constexpr int L = Step::kLists;
-  constexpr int64_t kChunk = 512;
+  constexpr int64_t kChunk = 256;
   parallel_ranges(n, n * L, [&](int64_t begin, int64_t end) {
-    std::array<T, kChunk> zeros{}, sink{};
+    const Step st = step;  // a local copy: its fields are loop invariants, not loads through a reference
+    alignas(64) M v[L][kChunk];
     for (int64_t c = begin; c < end; c += kChunk) {
       const int64_t len = std::min(kChunk, end - c);
-      const T* rd[L];
-      T* wr[L];
       for (int l = 0; l < L; ++l) {
-        rd[l] = p[l] != nullptr ? p[l] + c : zeros.data();
-        wr[l] = p[l] != nullptr ? p[l] + c : sink.data();
+        if (p[l] == nullptr) {
+          std::fill(v[l], v[l] + len, M(0));
+        } else {
+          const T* src = p[l] + c;
+          for (int64_t i = 0; i < len; ++i) v[l][i] = static_cast<M>(src[i]);
+        }
       }
       for (int64_t i = 0; i < len; ++i) {
-        M v[L];
-        for (int l = 0; l < L; ++l) v[l] = static_cast<M>(rd[l][i]);
-        step(v);
-        for (int l = 0; l < L; ++l)
-          if (l != 1) wr[l][i] = static_cast<T>(v[l]);
+        M e[L];
+        for (int l = 0; l < L; ++l) e[l] = v[l][i];
+        st(e);
+        for (int l = 0; l < L; ++l) v[l][i] = e[l];
+      }
+      for (int l = 0; l < L; ++l) {
+        if (l == 1 || p[l] == nullptr) continue;  // the gradient is only read
+        T* dst = p[l] + c;
+        for (int64_t i = 0; i < len; ++i) dst[i] = static_cast<T>(v[l][i]);
       }
     }
   });
