@@ -90,8 +90,8 @@ Shift shift_of(const ConvGeometry& g, int64_t i, int64_t j) {
 // The wrapped columns of rows [oh_lo, oh_hi) of a col row: zeroed.
 template <class T>
 void zero_wrapped_columns(const ConvGeometry& g, const Shift& s, T* row) {
-  const int64_t lo = s.dx < 0 ? 0 : g.W - s.dx, hi = s.dx < 0 ? -s.dx : g.W;
   if (s.dx == 0) return;
+  const int64_t lo = s.dx < 0 ? 0 : g.W - s.dx, hi = s.dx < 0 ? -s.dx : g.W;
   for (int64_t oh = s.oh_lo; oh < s.oh_hi; ++oh)
     for (int64_t ow = lo; ow < hi; ++ow) row[oh * g.W + ow] = T(0);
 }
