@@ -241,7 +241,9 @@ class Backend {
   virtual void embedding_backward(const Tensor& grad, const Tensor& ids, int64_t padding_idx,
                                   Tensor& grad_weight) = 0;
   // Attention of q [B, H, Tq, D] over k [B, H, Tk, D], v [B, H, Tk, Dv]
-  // (contiguous, one floating dtype): out [B, H, Tq, Dv] = dropout(softmax(
+  // (one floating dtype; every [B, H, T, D] tensor here, out and the
+  // gradients included, has contiguous rows `stride(2) >= D` apart and any
+  // strides for B and H): out [B, H, Tq, Dv] = dropout(softmax(
   // q k^T * scale + mask)) v, never holding more than a tile of the Tq x Tk
   // scores. mask: undefined, bool (true = takes part) or q's dtype (added to
   // the scores), shaped [B, H, Tq, Tk] with any strides (0 where broadcast).
@@ -254,8 +256,8 @@ class Backend {
   virtual void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
                                  const AttentionParams& p, Tensor& out, Tensor& lse) = 0;
   // Gradients from the forward's out and lse (probabilities are recomputed
-  // tile by tile): overwrites each defined one of gq, gk, gv (like q, k, v).
-  // gout like out, contiguous.
+  // tile by tile): overwrites each defined one of gq, gk, gv (shaped like
+  // q, k, v). gout shaped like out.
   virtual void attention_backward(const Tensor& gout, const Tensor& q, const Tensor& k, const Tensor& v,
                                   const Tensor& mask, const Tensor& out, const Tensor& lse, const AttentionParams& p,
                                   Tensor& gq, Tensor& gk, Tensor& gv) = 0;

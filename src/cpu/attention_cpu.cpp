@@ -19,6 +19,11 @@
 // writes dK and dV and a second over (b, h, query tile) writes dQ, so no
 // two threads ever add into one gradient row.
 //
+// Every [B, H, T, D] operand is read and written through its strides, its
+// rows (the D elements of one (b, h, t)) contiguous: q, k and v may be views
+// of a fused [B, T, 3, H, D] projection and out a [B, T, H, D] buffer seen
+// as [B, H, T, D], so that no head split or merge copies them.
+//
 // f32 and f64 compute in their own type; f16/bf16 are widened to f32 copies
 // first (O(T * D) memory) and the results rounded back.
 #include <algorithm>
@@ -61,6 +66,25 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, V alpha, const V* A
 struct Geometry {
   int64_t B, H, Tq, Tk, D, Dv;
 };
+
+// The rows of one [B, H, T, D] operand: head (b, h) starts b * sb + h * sh
+// elements in, its rows `ld` apart. Null data for a gradient not wanted.
+template <class P>
+struct Rows {
+  P* data = nullptr;
+  int64_t H = 1, sb = 0, sh = 0, ld = 0;
+  P* head(int64_t bh) const { return data + (bh / H) * sb + (bh % H) * sh; }
+  P* row(int64_t bh, int64_t t) const { return head(bh) + t * ld; }
+};
+
+template <class P>
+Rows<P> rows_of(const Tensor& t) {
+  if (!t.defined()) return {};
+  KILN_INTERNAL_ASSERT(t.size(3) <= 1 || t.stride(3) == 1, "attention: rows must be contiguous");
+  // A dim of size 1 has no meaningful stride; a row length keeps BLAS happy.
+  const int64_t ld = t.size(2) > 1 ? t.stride(2) : std::max<int64_t>(t.size(3), 1);
+  return Rows<P>{static_cast<P*>(t.raw_data_ptr()), t.size(1), t.stride(0), t.stride(1), ld};
+}
 
 // s[c] = exp(s[c] - shift) for c < n (0 where s[c] is -inf); returns the
 // sum, added in order in a second loop (a float reduction does not
@@ -115,9 +139,9 @@ class MaskReader {
 // (b, h): S = scale * Q K^T + mask, -inf where causality or the mask hides
 // a key. Returns whether any score is finite.
 template <class V>
-bool scores(const Geometry& g, const detail::AttentionParams& p, const MaskReader<V>& mask, const V* q, const V* k, int64_t b,
-            int64_t h, int64_t i0, int64_t rows, int64_t j0, int64_t cols, V* S) {
-  gemm<V>(false, true, rows, cols, g.D, static_cast<V>(p.scale), q + i0 * g.D, g.D, k + j0 * g.D, g.D, V(0), S, cols);
+bool scores(const Geometry& g, const detail::AttentionParams& p, const MaskReader<V>& mask, const V* q, int64_t ldq,
+            const V* k, int64_t ldk, int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t j0, int64_t cols, V* S) {
+  gemm<V>(false, true, rows, cols, g.D, static_cast<V>(p.scale), q + i0 * ldq, ldq, k + j0 * ldk, ldk, V(0), S, cols);
   bool any = false;
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t i = i0 + r;
@@ -170,10 +194,9 @@ int threads_for(int64_t tasks, int64_t work) {
 
 template <class V>
 void forward(const Geometry& g, const Tensor& qt, const Tensor& kt, const Tensor& vt, const Tensor& mask_t,
-             const detail::AttentionParams& p, V* out, V* lse) {
-  const V* Q = static_cast<const V*>(qt.raw_data_ptr());
-  const V* K = static_cast<const V*>(kt.raw_data_ptr());
-  const V* Vv = static_cast<const V*>(vt.raw_data_ptr());
+             const detail::AttentionParams& p, const Tensor& out_t, V* lse) {
+  const Rows<const V> Q = rows_of<const V>(qt), K = rows_of<const V>(kt), Vv = rows_of<const V>(vt);
+  const Rows<V> out = rows_of<V>(out_t);
   const MaskReader<V> mask(mask_t);
   const Dropout drop = dropout_of(g, p);
   const int64_t q_tiles = (g.Tq + kQTile - 1) / kQTile;
@@ -187,15 +210,15 @@ void forward(const Geometry& g, const Tensor& qt, const Tensor& kt, const Tensor
       const int64_t bh = task / q_tiles, i0 = (task % q_tiles) * kQTile;
       const int64_t b = bh / g.H, h = bh % g.H;
       const int64_t rows = std::min(kQTile, g.Tq - i0);
-      const V* q = Q + bh * g.Tq * g.D;
-      const V* k = K + bh * g.Tk * g.D;
-      const V* v = Vv + bh * g.Tk * g.Dv;
+      const V* q = Q.head(bh);
+      const V* k = K.head(bh);
+      const V* v = Vv.head(bh);
       std::fill(acc.begin(), acc.begin() + rows * g.Dv, V(0));
       std::fill(stats.begin(), stats.begin() + rows, functors::max_sum_identity<V>());
       const int64_t kend = key_end(g, p, i0, rows);
       for (int64_t j0 = 0; j0 < kend; j0 += kKTile) {
         const int64_t cols = std::min(kKTile, kend - j0);
-        if (!scores<V>(g, p, mask, q, k, b, h, i0, rows, j0, cols, S.data())) continue;
+        if (!scores<V>(g, p, mask, q, Q.ld, k, K.ld, b, h, i0, rows, j0, cols, S.data())) continue;
         for (int64_t r = 0; r < rows; ++r) {
           V* s = S.data() + r * cols;
           V tile_max = functors::neg_inf<V>();
@@ -215,11 +238,11 @@ void forward(const Geometry& g, const Tensor& qt, const Tensor& kt, const Tensor
             for (int64_t c = 0; c < cols; ++c) s[c] *= static_cast<V>(drop.factor(bh, i0 + r, j0 + c));
           st = functors::MaxSum<V>{m_new, st.s * alpha + sum};
         }
-        gemm<V>(false, false, rows, g.Dv, cols, V(1), S.data(), cols, v + j0 * g.Dv, g.Dv, V(1), acc.data(), g.Dv);
+        gemm<V>(false, false, rows, g.Dv, cols, V(1), S.data(), cols, v + j0 * Vv.ld, Vv.ld, V(1), acc.data(), g.Dv);
       }
       for (int64_t r = 0; r < rows; ++r) {
         const functors::MaxSum<V>& st = stats[r];
-        V* o = out + (bh * g.Tq + i0 + r) * g.Dv;
+        V* o = out.row(bh, i0 + r);
         const V inv = st.s > V(0) ? V(1) / st.s : V(0);  // a row no key may see: zeros
         for (int64_t d = 0; d < g.Dv; ++d) o[d] = acc[r * g.Dv + d] * inv;
         lse[bh * g.Tq + i0 + r] = st.s > V(0) ? functors::logsumexp_of(st) : functors::neg_inf<V>();
@@ -230,9 +253,10 @@ void forward(const Geometry& g, const Tensor& qt, const Tensor& kt, const Tensor
 
 template <class V>
 struct BackwardArgs {
-  const V *Q, *K, *Vv, *O, *dO, *lse;
-  V *dQ, *dK, *dV;  // null when not wanted
-  V* delta;         // [BH * Tq]: rowsum(dO * O)
+  Rows<const V> Q, K, Vv, O, dO;
+  const V* lse;
+  Rows<V> dQ, dK, dV;  // null data when not wanted
+  V* delta;            // [BH * Tq]: rowsum(dO * O)
 };
 
 // One (b, h): key tiles [kt0, kt1) x query tiles [qt0, qt1). Adds into dK/dV
@@ -243,10 +267,11 @@ void backward_block(const Geometry& g, const detail::AttentionParams& p, const M
                     const BackwardArgs<V>& a, int64_t bh, int64_t kt0, int64_t kt1, int64_t qt0, int64_t qt1, bool keys,
                     bool queries, std::vector<V>& S, std::vector<V>& dP) {
   const int64_t b = bh / g.H, h = bh % g.H;
-  const V* q = a.Q + bh * g.Tq * g.D;
-  const V* k = a.K + bh * g.Tk * g.D;
-  const V* v = a.Vv + bh * g.Tk * g.Dv;
-  const V* dO = a.dO + bh * g.Tq * g.Dv;
+  const V* q = a.Q.head(bh);
+  const V* k = a.K.head(bh);
+  const V* v = a.Vv.head(bh);
+  const V* dO = a.dO.head(bh);
+  const int64_t ldq = a.Q.ld, ldk = a.K.ld, ldv = a.Vv.ld, lddo = a.dO.ld;
   const V* lse = a.lse + bh * g.Tq;
   const V* delta = a.delta + bh * g.Tq;
   const V scale = static_cast<V>(p.scale);
@@ -255,9 +280,9 @@ void backward_block(const Geometry& g, const detail::AttentionParams& p, const M
     for (int64_t qt = qt0; qt < qt1; ++qt) {
       const int64_t i0 = qt * kQTile, rows = std::min(kQTile, g.Tq - i0);
       if (p.causal && j0 > i0 + rows - 1) continue;  // every key of the tile is hidden
-      if (!scores<V>(g, p, mask, q, k, b, h, i0, rows, j0, cols, S.data())) continue;
+      if (!scores<V>(g, p, mask, q, ldq, k, ldk, b, h, i0, rows, j0, cols, S.data())) continue;
       // P = exp(S - lse); dP = dO V^T (the gradient of the dropped probabilities).
-      gemm<V>(false, true, rows, cols, g.Dv, V(1), dO + i0 * g.Dv, g.Dv, v + j0 * g.Dv, g.Dv, V(0), dP.data(), cols);
+      gemm<V>(false, true, rows, cols, g.Dv, V(1), dO + i0 * lddo, lddo, v + j0 * ldv, ldv, V(0), dP.data(), cols);
       for (int64_t r = 0; r < rows; ++r) {
         const V l = lse[i0 + r], dl = delta[i0 + r];
         V* s = S.data() + r * cols;
@@ -280,14 +305,14 @@ void backward_block(const Geometry& g, const detail::AttentionParams& p, const M
         }
       }
       if (keys) {
-        if (a.dV) gemm<V>(true, false, cols, g.Dv, rows, V(1), S.data(), cols, dO + i0 * g.Dv, g.Dv, V(1),
-                          a.dV + (bh * g.Tk + j0) * g.Dv, g.Dv);
-        if (a.dK) gemm<V>(true, false, cols, g.D, rows, scale, dP.data(), cols, q + i0 * g.D, g.D, V(1),
-                          a.dK + (bh * g.Tk + j0) * g.D, g.D);
+        if (a.dV.data) gemm<V>(true, false, cols, g.Dv, rows, V(1), S.data(), cols, dO + i0 * lddo, lddo, V(1),
+                               a.dV.row(bh, j0), a.dV.ld);
+        if (a.dK.data) gemm<V>(true, false, cols, g.D, rows, scale, dP.data(), cols, q + i0 * ldq, ldq, V(1),
+                               a.dK.row(bh, j0), a.dK.ld);
       }
-      if (queries && a.dQ)
-        gemm<V>(false, false, rows, g.D, cols, scale, dP.data(), cols, k + j0 * g.D, g.D, V(1),
-                a.dQ + (bh * g.Tq + i0) * g.D, g.D);
+      if (queries && a.dQ.data)
+        gemm<V>(false, false, rows, g.D, cols, scale, dP.data(), cols, k + j0 * ldk, ldk, V(1), a.dQ.row(bh, i0),
+                a.dQ.ld);
     }
   }
 }
@@ -301,15 +326,23 @@ void backward(const Geometry& g, const detail::AttentionParams& p, const Tensor&
   // delta = rowsum(dO * O) and zeroed gradients, (b, h) pairs over the pool
   // (on the calling thread alone they were most of char_gpt's attention
   // time outside its products).
+  auto zero_rows = [](const Rows<V>& r, int64_t bh, int64_t T, int64_t D) {
+    if (r.data)
+      for (int64_t t = 0; t < T; ++t) std::fill(r.row(bh, t), r.row(bh, t) + D, V(0));
+  };
   parallel_ranges(BH, BH * (g.Tq * (g.Dv + g.D) + g.Tk * (g.D + g.Dv)), [&](int64_t bh_begin, int64_t bh_end) {
-    for (int64_t i = bh_begin * g.Tq; i < bh_end * g.Tq; ++i) {
-      V s = 0;
-      for (int64_t d = 0; d < g.Dv; ++d) s += a.dO[i * g.Dv + d] * a.O[i * g.Dv + d];
-      a.delta[i] = s;
+    for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
+      for (int64_t t = 0; t < g.Tq; ++t) {
+        const V* dO = a.dO.row(bh, t);
+        const V* O = a.O.row(bh, t);
+        V s = 0;
+        for (int64_t d = 0; d < g.Dv; ++d) s += dO[d] * O[d];
+        a.delta[bh * g.Tq + t] = s;
+      }
+      zero_rows(a.dQ, bh, g.Tq, g.D);
+      zero_rows(a.dK, bh, g.Tk, g.D);
+      zero_rows(a.dV, bh, g.Tk, g.Dv);
     }
-    if (a.dQ) std::fill(a.dQ + bh_begin * g.Tq * g.D, a.dQ + bh_end * g.Tq * g.D, V(0));
-    if (a.dK) std::fill(a.dK + bh_begin * g.Tk * g.D, a.dK + bh_end * g.Tk * g.D, V(0));
-    if (a.dV) std::fill(a.dV + bh_begin * g.Tk * g.Dv, a.dV + bh_end * g.Tk * g.Dv, V(0));
   });
   const int64_t work = BH * g.Tq * g.Tk * (g.D + g.Dv) * 2;
   const int whole = threads_for(BH, work);
@@ -327,7 +360,7 @@ void backward(const Geometry& g, const detail::AttentionParams& p, const Tensor&
   // Fewer (b, h) pairs than threads: dK/dV by key tiles, then dQ by query tiles.
   const int64_t key_tasks = BH * k_tiles, query_tasks = BH * q_tiles;
   const int tk = threads_for(key_tasks, work), tq = threads_for(query_tasks, work);
-  if (a.dK || a.dV)
+  if (a.dK.data || a.dV.data)
     parallel_run(tk, [&](int t) {
       std::vector<V> S = scratch(), dP = scratch();
       for (int64_t task = key_tasks * t / tk; task < key_tasks * (t + 1) / tk; ++task) {
@@ -335,7 +368,7 @@ void backward(const Geometry& g, const detail::AttentionParams& p, const Tensor&
         backward_block<V>(g, p, mask, drop, a, bh, kt, kt + 1, 0, q_tiles, true, false, S, dP);
       }
     });
-  if (a.dQ)
+  if (a.dQ.data)
     parallel_run(tq, [&](int t) {
       std::vector<V> S = scratch(), dP = scratch();
       for (int64_t task = query_tasks * t / tq; task < query_tasks * (t + 1) / tq; ++task) {
@@ -363,15 +396,14 @@ void CpuBackend::attention_forward(const Tensor& q, const Tensor& k, const Tenso
                                    const detail::AttentionParams& p, Tensor& out, Tensor& lse) {
   const Geometry g = geometry_of(q, k, v);
   if (q.dtype() == kFloat64) {
-    forward<double>(g, q, k, v, mask, p, static_cast<double*>(out.raw_data_ptr()),
-                    static_cast<double*>(lse.raw_data_ptr()));
+    forward<double>(g, q, k, v, mask, p, out, static_cast<double*>(lse.raw_data_ptr()));
     return;
   }
   visit_floating(q.dtype(), "scaled_dot_product_attention", [](auto) {});  // the dtype check
   const bool narrow = q.dtype() != kFloat32;
   Tensor o32 = narrow ? detail::make_empty(out.sizes(), kFloat32, out.device()) : out;
-  forward<float>(g, widened(*this, q), widened(*this, k), widened(*this, v), mask, p,
-                 static_cast<float*>(o32.raw_data_ptr()), static_cast<float*>(lse.raw_data_ptr()));
+  forward<float>(g, widened(*this, q), widened(*this, k), widened(*this, v), mask, p, o32,
+                 static_cast<float*>(lse.raw_data_ptr()));
   if (narrow) copy(o32, out);
 }
 
@@ -383,12 +415,9 @@ void CpuBackend::attention_backward(const Tensor& gout, const Tensor& q, const T
                  Tensor& gq_, Tensor& gk_, Tensor& gv_) {
     using V = decltype(tag);
     std::vector<V> delta(static_cast<size_t>(g.B * g.H * g.Tq));
-    BackwardArgs<V> a{static_cast<const V*>(q_.raw_data_ptr()),  static_cast<const V*>(k_.raw_data_ptr()),
-                      static_cast<const V*>(v_.raw_data_ptr()),  static_cast<const V*>(o_.raw_data_ptr()),
-                      static_cast<const V*>(go_.raw_data_ptr()), static_cast<const V*>(lse.raw_data_ptr()),
-                      gq_.defined() ? static_cast<V*>(gq_.raw_data_ptr()) : nullptr,
-                      gk_.defined() ? static_cast<V*>(gk_.raw_data_ptr()) : nullptr,
-                      gv_.defined() ? static_cast<V*>(gv_.raw_data_ptr()) : nullptr,
+    BackwardArgs<V> a{rows_of<const V>(q_),  rows_of<const V>(k_),  rows_of<const V>(v_),
+                      rows_of<const V>(o_),  rows_of<const V>(go_), static_cast<const V*>(lse.raw_data_ptr()),
+                      rows_of<V>(gq_),       rows_of<V>(gk_),       rows_of<V>(gv_),
                       delta.data()};
     backward<V>(g, p, mask, a);
   };

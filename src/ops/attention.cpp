@@ -1,7 +1,7 @@
 // scaled_dot_product_attention: one fused backend primitive forward and
 // backward (src/cpu/attention_cpu.cpp, kernels/attention.cu), PyTorch's
 // signature and semantics. Here: argument checks, the [B, H, T, D] view of
-// any leading dims, the mask broadcast to [B, H, Tq, Tk] without copying,
+// any leading dims (strided, see attention_layout.h), the mask broadcast to [B, H, Tq, Tk] without copying,
 // the default scale, the Philox state of the dropout mask (kept for the
 // backward), and the autograd record.
 #include <cmath>
@@ -12,6 +12,7 @@
 #include "kiln/core/grad_mode.h"
 #include "kiln/ops/indexing.h"
 #include "kiln/ops/transformer.h"
+#include "ops/attention_layout.h"
 #include "ops/autocast.h"
 #include "ops/op_util.h"
 
@@ -113,11 +114,11 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
     const uint64_t elements = static_cast<uint64_t>(B * H * Tq * Tk);
     p.dropout = detail::reserve_philox_blocks((elements + 1) / 2);
   }
-  Tensor q = query.detach().reshape(q4s).contiguous();
-  Tensor k = key.detach().reshape(k4s).contiguous();
-  Tensor v = value.detach().reshape(v4s).contiguous();
+  Tensor q = detail::attention_operand(query.detach().reshape(q4s));
+  Tensor k = detail::attention_operand(key.detach().reshape(k4s));
+  Tensor v = detail::attention_operand(value.detach().reshape(v4s));
   const DType lse_dtype = q.dtype() == kFloat64 ? kFloat64 : kFloat32;
-  Tensor out = detail::make_empty({B, H, Tq, Dv}, q.dtype(), q.device());
+  Tensor out = detail::attention_result_like(q, {B, H, Tq, Dv}, q.dtype());
   Tensor lse = detail::make_empty({B, H, Tq}, lse_dtype, q.device());
   detail::Backend& backend = detail::backend_of(q);
   if (out.numel() > 0 || lse.numel() > 0) {
@@ -145,7 +146,7 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   }
   Shape result = query.sizes();
   result.back() = Dv;
-  return out.reshape(result);
+  return result == out.sizes() ? out : out.reshape(result);  // [B, H, T, D] queries: no reshape node
 }
 
 }  // namespace kiln

@@ -1,7 +1,8 @@
 // scaled_dot_product_attention against kiln's own unfused composition
 // (matmul, softmax, matmul) forward and backward, its dropout (the exact
-// mask of rand(), and its statistics), and the CPU backward's two ways of
-// splitting work over threads. The op-table row (rows_attention.cpp)
+// mask of rand(), and its statistics), the CPU backward's two ways of
+// splitting work over threads, and the layouts it reads and writes: views of
+// a fused projection in place, out and gradients in their operands' order. The op-table row (rows_attention.cpp)
 // checks it against a float64 reference and through gradcheck.
 #include <gtest/gtest.h>
 
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include <kiln/kiln.h>
+
+#include "autograd/node.h"  // grad_fn()->apply: the layout of the node's own gradients
 
 namespace kiln {
 namespace {
@@ -175,6 +178,72 @@ TEST(AttentionLowPrecision, HalfTypesFollowTheF32Result) {
     EXPECT_EQ(out.dtype(), t);
     EXPECT_TRUE(allclose(out.to(kFloat32), ref, t == kBFloat16 ? 3e-2 : 4e-3, t == kBFloat16 ? 3e-2 : 4e-3));
   }
+}
+
+// q, k, v as the [B, H, T, D] views of one [B, T, 3 * H * D] projection
+// (how MultiheadAttention splits its heads): read in place, with results
+// equal bit for bit to those of contiguous copies; out's memory is [B, T,
+// H, D], so merging the heads back is a view; and the projection's
+// gradient equals the contiguous path's.
+TEST(AttentionLayout, ViewsOfAFusedProjectionReadInPlace) {
+  manual_seed(5);
+  const int64_t B = 2, T = 70, H = 3, D = 16;
+  for (bool causal : {false, true}) {
+    Tensor qkv = randn({B, T, 3 * H * D}).requires_grad_();
+    auto heads = [&](const Tensor& x, int i) { return x.narrow(2, i * H * D, H * D).view({B, T, H, D}).transpose(1, 2); };
+    Tensor out = scaled_dot_product_attention(heads(qkv, 0), heads(qkv, 1), heads(qkv, 2), Tensor(), 0.0, causal);
+    EXPECT_TRUE(out.transpose(1, 2).is_contiguous()) << "out is [B, T, H, D] in memory";
+    Tensor copy = qkv.detach().clone().requires_grad_();
+    Tensor ref = scaled_dot_product_attention(heads(copy, 0).contiguous(), heads(copy, 1).contiguous(),
+                                              heads(copy, 2).contiguous(), Tensor(), 0.0, causal);
+    EXPECT_TRUE(ref.is_contiguous()) << "contiguous operands keep a contiguous out";
+    EXPECT_TRUE(equal(out, ref));
+    Tensor w = randn(out.sizes());
+    sum(out * w).backward();
+    sum(ref * w).backward();
+    EXPECT_TRUE(equal(qkv.grad(), copy.grad()));
+  }
+}
+
+// The gradients follow their operands' layout: [B, T, H, D] memory for a
+// view with heads inside time steps, contiguous for contiguous operands;
+// values as the unfused composition's either way.
+TEST(AttentionLayout, GradientsFollowTheirOperandsOrder) {
+  manual_seed(6);
+  Tensor q = randn({2, 40, 4, 8}).requires_grad_(), k = randn({2, 40, 4, 8}).requires_grad_();
+  Tensor v = randn({2, 4, 40, 8}).requires_grad_();  // already [B, H, T, D]
+  Tensor out = scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v, Tensor(), 0.0, true);
+  Tensor plain = unfused(q.transpose(1, 2), k.transpose(1, 2), v, Tensor(), true);
+  EXPECT_TRUE(allclose(out, plain, 1e-4, 1e-5));
+  Tensor w = randn(out.sizes());
+  ASSERT_NE(out.grad_fn(), nullptr);
+  std::vector<Tensor> direct = out.grad_fn()->apply(w);  // the node's own outputs, before any view's backward
+  std::vector<Tensor> gf = autograd::grad({sum(out * w)}, {q, k, v});
+  std::vector<Tensor> gu = autograd::grad({sum(plain * w)}, {q, k, v});
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(allclose(gf[i], gu[i], 1e-3, 1e-4)) << "gradient " << i;
+  EXPECT_TRUE(direct[0].transpose(1, 2).is_contiguous()) << "q's gradient is [B, T, H, D] in memory";
+  EXPECT_TRUE(direct[1].transpose(1, 2).is_contiguous()) << "k's gradient is [B, T, H, D] in memory";
+  EXPECT_TRUE(direct[2].is_contiguous()) << "v's gradient is contiguous, as v";
+}
+
+// Operands whose rows are not contiguous (a transposed last dim, rows
+// broadcast over time) are copied first; the output, fresh memory of its
+// own, takes in-place writes as any new tensor does (no view's refusal).
+TEST(AttentionLayout, OtherLayoutsAreCopiedAndTheOutputIsItsOwn) {
+  manual_seed(7);
+  Tensor q = randn({1, 2, 16, 24}).transpose(2, 3).requires_grad_();  // [1, 2, 24, 16], rows strided
+  Tensor k = randn({1, 2, 1, 16}).expand({1, 2, 24, 16});                // rows 0 apart
+  Tensor v = randn({1, 24, 2, 16}).transpose(1, 2);
+  Tensor out = scaled_dot_product_attention(q, k, v);
+  EXPECT_TRUE(allclose(out, unfused(q, k, v, Tensor(), false), 1e-4, 1e-5));
+  Tensor y = out * 1.0;
+  Tensor z = scaled_dot_product_attention(q, k, v);
+  EXPECT_NO_THROW(z.add_(1.0));
+  EXPECT_TRUE(allclose(z, y + 1.0, 1e-6, 1e-6));
+  // The backward needs the output it saved, as PyTorch's does.
+  EXPECT_THROW(sum(z).backward(), Error);
+  sum(y).backward();
+  EXPECT_TRUE(q.grad().defined());
 }
 
 }  // namespace

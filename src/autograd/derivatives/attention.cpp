@@ -1,5 +1,6 @@
 #include "autograd/derivatives/attention.h"
 
+#include "ops/attention_layout.h"
 #include "ops/op_util.h"
 
 namespace kiln::autograd {
@@ -8,8 +9,8 @@ std::vector<Tensor> AttentionBackward::apply(const Tensor& grad) {
   Tensor q4 = q.unpack(*this), k4 = k.unpack(*this), v4 = v.unpack(*this);
   Tensor m = mask.defined() ? mask.unpack(*this) : Tensor();
   Tensor o = out.unpack(*this), l = lse.unpack(*this);
-  Tensor go = grad.reshape(o.sizes()).contiguous();
-  auto like = [](const Tensor& t) { return detail::make_empty(t.sizes(), t.dtype(), t.device()); };
+  Tensor go = detail::attention_operand(grad.reshape(o.sizes()));
+  auto like = [](const Tensor& t) { return detail::attention_result_like(t, t.sizes(), t.dtype()); };
   Tensor gq = needs_input_grad(0) ? like(q4) : Tensor();
   Tensor gk = needs_input_grad(1) ? like(k4) : Tensor();
   Tensor gv = needs_input_grad(2) ? like(v4) : Tensor();

@@ -9,7 +9,7 @@
 namespace kiln::autograd {
 
 struct AttentionBackward : Node {
-  SavedTensor q, k, v;    // [B, H, T, D], contiguous
+  SavedTensor q, k, v;    // [B, H, T, D], rows contiguous (ops/attention_layout.h)
   SavedTensor mask;       // [B, H, Tq, Tk] (strided) or undefined
   SavedTensor out, lse;   // the forward's output [B, H, Tq, Dv] and lse [B, H, Tq]
   detail::AttentionParams params;
