@@ -5,6 +5,10 @@
 # (kiln, LibTorch, PyTorch; eager and compiled alternate inside the Python
 # process), so slow phases of a shared machine hit them all; the table gives
 # each one's median over rounds and kiln's step time over the faster PyTorch.
+# For the MLP, whose step is mostly matrix products, each round also times
+# the step's products alone in kiln and in PyTorch (MKL); the faster is the
+# ceiling the issue sets beside the ratio, and the summary gives the share of
+# it that kiln's whole step reaches.
 #   tools/bench-cpu-train.sh [BUILD_DIR] [ROUNDS] [MODELS...]
 # Environment: THREADS (default: nproc), WINDOWS (5), STEPS (20),
 # PYTHON (python3; a command that runs a Python with PyTorch 2.x).
@@ -32,6 +36,11 @@ for ((r = 1; r <= rounds; ++r)); do
     fi
     "${python[@]}" "$here/benchmarks/train/train_models_torch.py" "$m" "$windows" "$steps" "$threads" 2>/dev/null \
       | tee -a "$lines"
+    if [[ $m == mlp ]]; then
+      "$build/benchmarks/bench_train_models" mlp_products "$windows" "$steps" "$threads" | tee -a "$lines"
+      "${python[@]}" "$here/benchmarks/train/train_models_torch.py" mlp_products "$windows" "$steps" "$threads" \
+        2>/dev/null | tee -a "$lines"
+    fi
   done
 done
 python3 - "$lines" <<'PY'
@@ -51,6 +60,7 @@ summary = []
 for b in benches:
     kiln = statistics.median(runs[(b, "kiln")]) if (b, "kiln") in runs else None
     torch_best = None
+    products = [statistics.median(ms) for (bb, v), ms in runs.items() if bb == b and v.startswith("products-")]
     for (bb, v), ms in runs.items():
         if bb != b:
             continue
@@ -62,6 +72,9 @@ for b in benches:
               f"{1e3 * batch[b] / med:,.0f} | {ratio} |")
     if kiln and torch_best:
         summary.append(f"{b[6:]}: kiln / faster PyTorch = {kiln / torch_best:.2f}")
+    if kiln and products:
+        summary.append(f"{b[6:]}: the step's products alone take {min(products):.2f} ms at the faster library; "
+                       f"kiln's whole step runs at {min(products) / kiln:.0%} of that ceiling")
 print()
 for s in summary:
     print(s)

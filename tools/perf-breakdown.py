@@ -11,9 +11,11 @@ while the main thread was inside a frame matching --window are counted, so
 start-up and set-up are left out. Prints a Markdown table: the share of all
 samples (every thread) and of the main thread's samples per category.
 cpu-clock samples count time on a CPU, so a thread that waits by spinning
-counts; one that blocks does not.
+counts; one that blocks does not. A worker's sample that no rule places is
+given the category of the main thread's nearest sample (see main()).
 """
 import argparse
+import bisect
 import collections
 import re
 import sys
@@ -87,13 +89,24 @@ def main():
     if not marked:
         sys.exit(f"perf-breakdown: no main-thread sample has a frame matching {args.window!r}")
     begin, end = min(marked), max(marked)
+    in_window = [(tid, when, frames) for tid, when, frames in all_samples if begin <= when <= end]
+    # A pool worker's stack starts at the task it runs, often a lambda that
+    # names no op (the attention's and the norms' per-thread bodies). Such a
+    # sample goes to what the main thread, which waits on the same
+    # parallel_run, was doing at that moment.
+    main_times = sorted((when, category(frames)) for tid, when, frames in in_window if tid == main_tid)
+    times = [t for t, _ in main_times]
     every, on_main = collections.Counter(), collections.Counter()
-    for tid, when, frames in all_samples:
-        if begin <= when <= end:
-            k = category(frames)
-            every[k] += 1
-            if tid == main_tid:
-                on_main[k] += 1
+    for tid, when, frames in in_window:
+        k = category(frames)
+        if tid != main_tid and k == "other" and main_times:
+            i = min(bisect.bisect_left(times, when), len(times) - 1)
+            near = main_times[i][1]
+            if near not in ("other", "kiln pool: spin or wait"):
+                k = near
+        every[k] += 1
+        if tid == main_tid:
+            on_main[k] += 1
     n_all, n_main = sum(every.values()), sum(on_main.values())
     print(f"| category | {args.title}, all threads | main thread |")
     print("|---|---|---|")

@@ -5,7 +5,10 @@ alternate in one process (ABAB), so both see the same machine load.
     python3 train_models_torch.py MODEL [windows] [steps_per_window] [threads]
 
 Prints one JSON line per variant (eager, compiled) with the median window's
-ms/step. torch.compile wraps the model (forward and, through AOTAutograd,
+ms/step. MODEL mlp_products times the MLP step's eight matrix products alone
+(version "products-torch-..."), as bench_train_models does for kiln: with
+PyTorch's MKL beside kiln's GEMMs, the faster of the two is this machine's
+floor for a step made mostly of products. torch.compile wraps the model (forward and, through AOTAutograd,
 backward); the optimizer runs eagerly with PyTorch's defaults for the CPU.
 """
 import json
@@ -41,12 +44,43 @@ def build(m):
     return nn.Sequential(*layers)
 
 
+def mlp_products(windows, steps):
+    """The products of one MLP step in its layouts: forward x W^T, input
+    gradient dY W (not for the first layer), weight gradient dY^T x."""
+    m = MODELS["mlp"]
+    b, h = m["batch"], m["hidden"]
+    x, hid, g, g3 = torch.randn(b, 784), torch.randn(b, h), torch.randn(b, h), torch.randn(b, 10)
+    w1, w2, w3 = torch.randn(h, 784), torch.randn(h, h), torch.randn(10, h)
+
+    def products():
+        for a, c in ((x, w1.t()), (hid, w2.t()), (hid, w3.t()), (g3, w3), (g3.t(), hid), (g, w2), (g.t(), hid),
+                     (g.t(), x)):
+            torch.mm(a, c)
+
+    for _ in range(10):
+        products()
+    ms = []
+    for _ in range(windows):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            products()
+        ms.append(1e3 * (time.perf_counter() - t0) / steps)
+    med = statistics.median(ms)
+    print(json.dumps({
+        "bench": "train_mlp", "version": f"products-torch-{torch.__version__.split('+')[0]}",
+        "threads": torch.get_num_threads(), "batch": b, "windows": windows, "steps_per_window": steps,
+        "ms_per_step": round(med, 3), "ms_min": round(min(ms), 3), "ms_max": round(max(ms), 3),
+        "samples_per_sec": round(1e3 * b / med, 1), "final_loss": 0.0}), flush=True)
+
+
 def main():
     name = sys.argv[1]
     windows = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 20
     if len(sys.argv) > 4:
         torch.set_num_threads(int(sys.argv[4]))
+    if name == "mlp_products":
+        return mlp_products(windows, steps)
     m = MODELS[name]
     torch.manual_seed(0)
     x = torch.randn(m["batch"], 784) if m["c1"] == 0 else torch.randn(m["batch"], 1, 28, 28)
