@@ -32,6 +32,10 @@
 #include <limits>
 #include <vector>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "core/tensor_impl.h"
 #include "cpu/blas_threads.h"
 #include "cpu/cpu_backend.h"
@@ -86,14 +90,85 @@ Rows<P> rows_of(const Tensor& t) {
   return Rows<P>{static_cast<P*>(t.raw_data_ptr()), t.size(1), t.stride(0), t.stride(1), ld};
 }
 
-// s[c] = exp(s[c] - shift) for c < n (0 where s[c] is -inf); returns the
-// sum, added in order in a second loop (a float reduction does not
-// vectorize without reassociation, which would change the result).
-inline float exp_shifted(float* s, int64_t n, float shift) {
-  for (int64_t c = 0; c < n; ++c) s[c] = exp_f32(s[c] - shift);
+// A row's maximum over `init` and s[0..n), and its sum. A serial loop is
+// one dependency chain, a max's or an add's latency per element, which for
+// char_gpt's 64-key rows was most of the forward's time outside its
+// products; in sixteen AVX-512 lanes it is a few vector ops and a
+// reduction. The maximum equals the serial loop's (a NaN is passed over,
+// as by std::max: MAXPS returns its second operand when either is NaN);
+// the sum adds in another order, so it may differ in the last bits.
+// GCC 12 warns that the reductions' _mm512_undefined_* temporaries "may be
+// used uninitialized": a false positive in its own headers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+inline float row_max(const float* s, int64_t n, float init) {
+#if defined(__AVX512F__)
+  __m512 m = _mm512_set1_ps(init);
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16) m = _mm512_max_ps(_mm512_loadu_ps(s + c), m);
+  if (c < n) {
+    const __mmask16 tail = static_cast<__mmask16>((1u << (n - c)) - 1);
+    m = _mm512_mask_max_ps(m, tail, _mm512_maskz_loadu_ps(tail, s + c), m);
+  }
+  return _mm512_reduce_max_ps(m);
+#else
+  float m = init;
+  for (int64_t c = 0; c < n; ++c) m = std::max(m, s[c]);
+  return m;
+#endif
+}
+inline double row_max(const double* s, int64_t n, double init) {
+  double m = init;
+  for (int64_t c = 0; c < n; ++c) m = std::max(m, s[c]);
+  return m;
+}
+
+inline float row_sum(const float* s, int64_t n) {
+#if defined(__AVX512F__)
+  __m512 a = _mm512_setzero_ps();
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16) a = _mm512_add_ps(a, _mm512_loadu_ps(s + c));
+  if (c < n) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (n - c)) - 1), s + c));
+  return _mm512_reduce_add_ps(a);
+#else
   float sum = 0;
   for (int64_t c = 0; c < n; ++c) sum += s[c];
   return sum;
+#endif
+}
+// The dot product of two rows (the backward's delta = rowsum(dO * O)).
+inline float row_dot(const float* a, const float* b, int64_t n) {
+#if defined(__AVX512F__)
+  __m512 acc = _mm512_setzero_ps();
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + c), _mm512_loadu_ps(b + c), acc);
+  if (c < n) {
+    const __mmask16 tail = static_cast<__mmask16>((1u << (n - c)) - 1);
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, a + c), _mm512_maskz_loadu_ps(tail, b + c), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+#else
+  float s = 0;
+  for (int64_t c = 0; c < n; ++c) s += a[c] * b[c];
+  return s;
+#endif
+}
+inline double row_dot(const double* a, const double* b, int64_t n) {
+  double s = 0;
+  for (int64_t c = 0; c < n; ++c) s += a[c] * b[c];
+  return s;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+// s[c] = exp(s[c] - shift) for c < n (0 where s[c] is -inf); returns the
+// sum.
+inline float exp_shifted(float* s, int64_t n, float shift) {
+  for (int64_t c = 0; c < n; ++c) s[c] = exp_f32(s[c] - shift);
+  return row_sum(s, n);
 }
 inline double exp_shifted(double* s, int64_t n, double shift) {
   double sum = 0;
@@ -221,8 +296,7 @@ void forward(const Geometry& g, const Tensor& qt, const Tensor& kt, const Tensor
         if (!scores<V>(g, p, mask, q, Q.ld, k, K.ld, b, h, i0, rows, j0, cols, S.data())) continue;
         for (int64_t r = 0; r < rows; ++r) {
           V* s = S.data() + r * cols;
-          V tile_max = functors::neg_inf<V>();
-          for (int64_t c = 0; c < cols; ++c) tile_max = std::max(tile_max, s[c]);
+          const V tile_max = row_max(s, cols, functors::neg_inf<V>());
           functors::MaxSum<V>& st = stats[r];
           const V m_new = std::max(st.m, tile_max);
           if (m_new == functors::neg_inf<V>()) {  // nothing visible yet: P is 0
@@ -333,11 +407,7 @@ void backward(const Geometry& g, const detail::AttentionParams& p, const Tensor&
   parallel_ranges(BH, BH * (g.Tq * (g.Dv + g.D) + g.Tk * (g.D + g.Dv)), [&](int64_t bh_begin, int64_t bh_end) {
     for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
       for (int64_t t = 0; t < g.Tq; ++t) {
-        const V* dO = a.dO.row(bh, t);
-        const V* O = a.O.row(bh, t);
-        V s = 0;
-        for (int64_t d = 0; d < g.Dv; ++d) s += dO[d] * O[d];
-        a.delta[bh * g.Tq + t] = s;
+        a.delta[bh * g.Tq + t] = row_dot(a.dO.row(bh, t), a.O.row(bh, t), g.Dv);
       }
       zero_rows(a.dQ, bh, g.Tq, g.D);
       zero_rows(a.dK, bh, g.Tk, g.D);
