@@ -85,15 +85,30 @@ void backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Ten
       mean_d /= static_cast<V>(n);
       mean_dx /= static_cast<V>(n);
       if (rms) mean_d = 0;  // RMS norm subtracts no mean, so its gradient has no such term
-      for (int64_t i = 0; i < n; ++i) {
-        const V xhat = (static_cast<V>(xr[i]) - m) * s;
-        const V g = static_cast<V>(gr[i]);
-        if (gxp) {
-          const V d = g * (wp ? static_cast<V>(wp[i]) : V(1));
-          gxp[r * n + i] = static_cast<T>((d - mean_d - xhat * mean_dx) * s);
+      // One loop per output, each without branches: with the three stores
+      // and their conditions in one body the loop ran scalar.
+      if (gxp) {
+        T* gxr = gxp + r * n;
+        if (wp) {
+          for (int64_t i = 0; i < n; ++i) {
+            const V xhat = (static_cast<V>(xr[i]) - m) * s;
+            const V d = static_cast<V>(gr[i]) * static_cast<V>(wp[i]);
+            gxr[i] = static_cast<T>((d - mean_d - xhat * mean_dx) * s);
+          }
+        } else {
+          for (int64_t i = 0; i < n; ++i) {
+            const V xhat = (static_cast<V>(xr[i]) - m) * s;
+            gxr[i] = static_cast<T>((static_cast<V>(gr[i]) - mean_d - xhat * mean_dx) * s);
+          }
         }
-        if (want_w) pw[t][i] += g * xhat;
-        if (want_b) pb[t][i] += g;
+      }
+      if (want_w) {
+        V* w_part = pw[t].data();
+        for (int64_t i = 0; i < n; ++i) w_part[i] += static_cast<V>(gr[i]) * ((static_cast<V>(xr[i]) - m) * s);
+      }
+      if (want_b) {
+        V* b_part = pb[t].data();
+        for (int64_t i = 0; i < n; ++i) b_part[i] += static_cast<V>(gr[i]);
       }
     }
   });
