@@ -125,9 +125,12 @@ void CpuBackend::cross_entropy_backward(const Tensor& grad_losses, const Tensor&
         }
         const T* xr = xp + n * C;  // an out-of-range t (flagged by the forward) matches no class
         const V g = static_cast<V>(gp[n]), row_lse = sp[n];
-        for (int64_t c = 0; c < C; ++c) {
-          const V q = (c == t ? V(1) - eps : V(0)) + off;
-          gr[c] = static_cast<T>(g * (row_exp(static_cast<V>(xr[c]) - row_lse) - q));
+        // Every class with the smoothing mass, then the target's own q: with
+        // the target test inside, the loop ran scalar.
+        for (int64_t c = 0; c < C; ++c) gr[c] = static_cast<T>(g * (row_exp(static_cast<V>(xr[c]) - row_lse) - off));
+        if (t >= 0 && t < C) {
+          const V q = (V(1) - eps) + off;
+          gr[t] = static_cast<T>(g * (row_exp(static_cast<V>(xr[t]) - row_lse) - q));
         }
       }
     });

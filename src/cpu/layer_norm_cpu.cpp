@@ -47,11 +47,16 @@ void forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double e
       const V s = V(1) / std::sqrt(ss / static_cast<V>(n) + static_cast<V>(eps));
       if (mp) mp[r] = m;
       rp[r] = s;
-      for (int64_t i = 0; i < n; ++i) {
-        V y = (static_cast<V>(xr[i]) - m) * s;
-        if (wp) y *= static_cast<V>(wp[i]);
-        if (bp) y += static_cast<V>(bp[i]);
-        yr[i] = static_cast<T>(y);
+      if (wp && bp) {  // the usual affine norm, branch-free so that it vectorises
+        for (int64_t i = 0; i < n; ++i)
+          yr[i] = static_cast<T>((static_cast<V>(xr[i]) - m) * s * static_cast<V>(wp[i]) + static_cast<V>(bp[i]));
+      } else {
+        for (int64_t i = 0; i < n; ++i) {
+          V y = (static_cast<V>(xr[i]) - m) * s;
+          if (wp) y *= static_cast<V>(wp[i]);
+          if (bp) y += static_cast<V>(bp[i]);
+          yr[i] = static_cast<T>(y);
+        }
       }
     }
   });
