@@ -31,6 +31,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/tensor_impl.h"
@@ -387,24 +388,24 @@ ConvKey conv_key(const Tensor& x, const Tensor& w, const detail::Conv2dParams& p
 
 struct ConvChoices {
   std::mutex mutex;
-  std::map<ConvKey, ConvImpl> chosen;
+  std::map<ConvKey, ConvMeasurement> chosen;
 };
 ConvChoices& conv_choices() {
   static ConvChoices c;
   return c;
 }
 
-// KILN_CPU_CONV_LOG=1: one line on stderr per choice, with both timings.
-void log_choice(const ConvKey& k, double im2col_seconds, double onednn_seconds, ConvImpl pick) {
+// KILN_CPU_CONV_LOG=1: one line on stderr per choice, with both timings and how many runs they are the best of.
+void log_choice(const ConvKey& k, const ConvMeasurement& m) {
   const char* log = std::getenv("KILN_CPU_CONV_LOG");
   if (log == nullptr || std::string(log) != "1") return;
   std::ostringstream line;
   line << std::fixed << std::setprecision(3) << "kiln conv2d "
        << (k[14] == static_cast<int64_t>(ConvPass::Forward) ? "forward" : "backward") << ": x [" << k[0] << ", "
        << k[1] << ", " << k[2] << ", " << k[3] << "], weight [" << k[4] << ", " << k[1] / k[13] << ", " << k[5]
-       << ", " << k[6] << "]" << (k[15] != 0 ? " (with input grad)" : "") << ": im2col " << im2col_seconds * 1e3
-       << " ms, oneDNN " << onednn_seconds * 1e3 << " ms -> " << (pick == ConvImpl::OneDnn ? "oneDNN" : "im2col")
-       << "\n";
+       << ", " << k[6] << "]" << (k[15] != 0 ? " (with input grad)" : "") << ": im2col " << m.im2col_seconds * 1e3
+       << " ms, oneDNN " << m.onednn_seconds * 1e3 << " ms -> " << (m.pick == ConvImpl::OneDnn ? "oneDNN" : "im2col")
+       << " (best of " << m.im2col_runs << " and " << m.onednn_runs << " runs in " << m.passes << " passes)\n";
   std::cerr << line.str();
 }
 
@@ -414,10 +415,32 @@ void log_choice(const ConvKey& k, double im2col_seconds, double onednn_seconds, 
 // the AMD machine oneDNN was 2x faster alone where it won.)
 constexpr double kOneDnnMargin = 1.25;
 
-// Runs run(impl) with the implementation chosen for `key`. At the key's first
-// use each implementation runs five times (the first builds oneDNN's
-// primitives) and the best of the last four counts; the one kept runs last,
-// so this call's results are the ones every later call would give.
+// How long the first use of a key times the two implementations. Timed in
+// one burst of five runs each, im2col came out 2x slower than it runs a few
+// steps later in 5 of 6 fresh processes of the wide CNN (4.0-4.8 against
+// 1.9-2.0 ms for its 32 -> 64 layer, 2 shared vCPUs), so oneDNN was picked
+// and the step took 19-22 ms instead of 12-13. Two things slow the first
+// milliseconds: a fresh process's second vCPU that does not yet keep up
+// (seen with im2col alone: single-thread times for up to ~50 ms), and
+// oneDNN's OpenMP threads, which spin for 3-6 ms after each oneDNN call and
+// halve the pool's speed meanwhile (so a key timed right after another
+// key's oneDNN runs is slow on im2col). So the two are timed in passes, at
+// least kMinPasses and until kMeasureSeconds have gone by (at most
+// kMaxPasses); in each pass each implementation runs for at least
+// kBlockSeconds and kMinRounds runs, im2col after a kSettle pause in which
+// oneDNN's threads stop spinning; each keeps its best run, so a warm pass
+// corrects a cold one. A convolution of 200 ms costs its first use 12
+// runs, against the single burst's 10.
+constexpr int kMinRounds = 3;
+constexpr double kBlockSeconds = 0.010;
+constexpr double kMeasureSeconds = 0.050;
+constexpr int kMinPasses = 2, kMaxPasses = 4;
+constexpr std::chrono::milliseconds kSettle{10};
+
+// Runs run(impl) with the implementation chosen for `key`, measuring both
+// at the key's first use (above; the very first run of each is not counted:
+// it builds oneDNN's primitives and allocates). The one kept runs last, so
+// this call's results are the ones every later call would give.
 template <class Run>
 void run_measured(const ConvKey& key, Run&& run) {
   ConvChoices& c = conv_choices();
@@ -425,27 +448,38 @@ void run_measured(const ConvKey& key, Run&& run) {
   {
     std::lock_guard<std::mutex> lock(c.mutex);
     auto it = c.chosen.find(key);
-    if (it != c.chosen.end()) known = it->second;
+    if (it != c.chosen.end()) known = it->second.pick;
   }
   if (known) return run(*known);
   using Clock = std::chrono::steady_clock;
-  // im2col first: run right after oneDNN's, it would be timed while
-  // oneDNN's OpenMP threads still spin on the same cores.
+  const auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  // im2col first in each pass: right after oneDNN's block, its first runs
+  // would be timed while oneDNN's OpenMP threads still spin.
   const ConvImpl candidates[2] = {ConvImpl::Im2col, ConvImpl::OneDnn};
-  double best[2] = {1e300, 1e300};
-  for (int k = 0; k < 2; ++k) {
-    for (int round = 0; round < 5; ++round) {
-      const auto t0 = Clock::now();
-      run(candidates[k]);
-      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-      if (round > 0) best[k] = std::min(best[k], s);
+  ConvMeasurement m;
+  double* best[2] = {&m.im2col_seconds, &m.onednn_seconds};
+  int* runs[2] = {&m.im2col_runs, &m.onednn_runs};
+  const auto start = Clock::now();
+  for (; m.passes < kMaxPasses && (m.passes < kMinPasses || since(start) < kMeasureSeconds); ++m.passes) {
+    for (int k = 0; k < 2; ++k) {
+      // Lets oneDNN's OpenMP threads (of this key's last pass or of the key
+      // before) stop spinning and block before im2col is timed.
+      if (candidates[k] == ConvImpl::Im2col) std::this_thread::sleep_for(kSettle);
+      const auto block = Clock::now();
+      for (int round = 0; round < kMinRounds || since(block) < kBlockSeconds; ++round) {
+        const auto t0 = Clock::now();
+        run(candidates[k]);
+        if (m.passes == 0 && round == 0) continue;
+        *best[k] = std::min(*best[k], since(t0));
+        ++*runs[k];
+      }
     }
   }
-  const ConvImpl pick = best[1] * kOneDnnMargin < best[0] ? ConvImpl::OneDnn : ConvImpl::Im2col;
-  if (pick != candidates[1]) run(pick);
-  log_choice(key, best[0], best[1], pick);
+  m.pick = m.onednn_seconds * kOneDnnMargin < m.im2col_seconds ? ConvImpl::OneDnn : ConvImpl::Im2col;
+  if (m.pick != candidates[1]) run(m.pick);
+  log_choice(key, m);
   std::lock_guard<std::mutex> lock(c.mutex);
-  c.chosen.emplace(key, pick);
+  c.chosen.emplace(key, m);
 }
 
 // Measured (time both: run_measured) applies to float32 only; f64 has only im2col.
@@ -455,13 +489,20 @@ ConvImpl impl_for(const Tensor& x) {
 
 }  // namespace
 
-std::optional<ConvImpl> conv2d_measured_choice(const Tensor& x, const Tensor& w, const detail::Conv2dParams& p,
-                                               ConvPass pass, bool input_grad) {
+std::optional<ConvMeasurement> conv2d_measurement(const Tensor& x, const Tensor& w, const detail::Conv2dParams& p,
+                                                  ConvPass pass, bool input_grad) {
   ConvChoices& c = conv_choices();
   std::lock_guard<std::mutex> lock(c.mutex);
   auto it = c.chosen.find(conv_key(x, w, p, pass, input_grad));
   if (it == c.chosen.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<ConvImpl> conv2d_measured_choice(const Tensor& x, const Tensor& w, const detail::Conv2dParams& p,
+                                               ConvPass pass, bool input_grad) {
+  const auto m = conv2d_measurement(x, w, p, pass, input_grad);
+  if (!m) return std::nullopt;
+  return m->pick;
 }
 
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const detail::Conv2dParams& p,

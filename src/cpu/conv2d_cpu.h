@@ -20,6 +20,16 @@ bool onednn_available();
 // What the measurement chose for this geometry and pass, once it has run.
 std::optional<ConvImpl> conv2d_measured_choice(const Tensor& x, const Tensor& w, const detail::Conv2dParams& p,
                                                ConvPass pass, bool input_grad);
+// The measurement behind that choice: each implementation's best time and
+// the runs it is the best of (not counting the first, which builds oneDNN's
+// primitives), over `passes` passes of both (conv2d_cpu.cpp says why several).
+struct ConvMeasurement {
+  ConvImpl pick = ConvImpl::Im2col;
+  double im2col_seconds = 1e300, onednn_seconds = 1e300;
+  int im2col_runs = 0, onednn_runs = 0, passes = 0;
+};
+std::optional<ConvMeasurement> conv2d_measurement(const Tensor& x, const Tensor& w, const detail::Conv2dParams& p,
+                                                  ConvPass pass, bool input_grad);
 
 void conv2d_forward_im2col(const Tensor& x, const Tensor& w, const Tensor& b, const detail::Conv2dParams& p,
                            Tensor& out);

@@ -52,6 +52,31 @@ TEST(CpuConvChoice, TheFirstCallGivesTheSameBitsAsLaterOnes) {
   EXPECT_TENSOR_CLOSE(later.gx, exact.gx.to(kFloat32), 1e-3, 1e-3);
 }
 
+// One burst of runs at a fresh process's first convolution timed im2col 2x
+// slow (conv2d_cpu.cpp): so both implementations are timed in several
+// passes, each for a minimum time, which a fast convolution fills with runs.
+TEST(CpuConvChoice, AFastConvolutionIsTimedInSeveralPassesOfBoth) {
+  if (cpu::default_conv_impl() != cpu::ConvImpl::Measured)
+    GTEST_SKIP() << "one implementation is fixed (KILN_CPU_CONV set, or kiln built without oneDNN)";
+  manual_seed(4);
+  // Microseconds a run, so the passes are bound by their minimum time, not by the runs.
+  const Tensor x = randn({1, 3, 7, 5}), w = randn({2, 3, 3, 3});
+  const detail::Conv2dParams p{{1, 1}, {1, 1}, {1, 1}, 1};
+  conv2d(x, w, Tensor(), /*stride=*/{1, 1}, /*padding=*/{1, 1});
+  const auto m = cpu::conv2d_measurement(x, w, p, cpu::ConvPass::Forward, false);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_GE(m->passes, 2);
+  EXPECT_LE(m->passes, 4);
+  // 10 ms blocks of a convolution that takes microseconds.
+  EXPECT_GE(m->im2col_runs, 10 * m->passes);
+  EXPECT_GE(m->onednn_runs, 10 * m->passes);
+  EXPECT_GT(m->im2col_seconds, 0);
+  EXPECT_LT(m->im2col_seconds, 1.0);
+  EXPECT_GT(m->onednn_seconds, 0);
+  EXPECT_LT(m->onednn_seconds, 1.0);
+  EXPECT_EQ(m->pick, *cpu::conv2d_measured_choice(x, w, p, cpu::ConvPass::Forward, false));
+}
+
 // KILN_CPU_CONV is read once per process, so the bad value is tried in a
 // fresh one ("threadsafe" death tests re-run this binary from the start).
 TEST(CpuConvChoice, AnUnknownKilnCpuConvValueIsAKilnError) {
