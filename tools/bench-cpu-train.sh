@@ -71,10 +71,20 @@ for b in benches:
         print(f"| {b[6:]} | {v} | {threads[(bb, v)]} | {med:.2f} | {', '.join(f'{x:.2f}' for x in ms)} | "
               f"{1e3 * batch[b] / med:,.0f} | {ratio} |")
     if kiln and torch_best:
-        summary.append(f"{b[6:]}: kiln / faster PyTorch = {kiln / torch_best:.2f}")
+        # Each round's own ratio too: the host's speed drifts between rounds,
+        # and a round's implementations run within seconds of each other.
+        torch_runs = [ms for (bb, v), ms in runs.items() if bb == b and v.startswith("torch-")]
+        paired = [k / min(t[r] for t in torch_runs) for r, k in enumerate(runs[(b, "kiln")])
+                  if all(r < len(t) for t in torch_runs)]
+        summary.append(f"{b[6:]}: kiln / faster PyTorch = {kiln / torch_best:.2f} (medians of rounds); "
+                       f"round by round {', '.join(f'{x:.2f}' for x in paired)}, median {statistics.median(paired):.2f}")
     if kiln and products:
+        product_runs = [ms for (bb, v), ms in runs.items() if bb == b and v.startswith("products-")]
+        shares = [min(p[r] for p in product_runs) / k for r, k in enumerate(runs[(b, "kiln")])
+                  if all(r < len(p) for p in product_runs)]
         summary.append(f"{b[6:]}: the step's products alone take {min(products):.2f} ms at the faster library; "
-                       f"kiln's whole step runs at {min(products) / kiln:.0%} of that ceiling")
+                       f"kiln's whole step runs at {min(products) / kiln:.0%} of that ceiling; round by round "
+                       f"{', '.join(f'{x:.0%}' for x in shares)}")
 print()
 for s in summary:
     print(s)
