@@ -9,6 +9,11 @@
 # the step's products alone in kiln and in PyTorch (MKL); the faster is the
 # ceiling the issue sets beside the ratio, and the summary gives the share of
 # it that kiln's whole step reaches.
+# char_gpt (the default model of examples/char_gpt) runs in the same rounds:
+# benchmarks/train/bench_char_gpt against benchmarks/train/gpt_torch.py in
+# PyTorch 2.15 eager and compiled, and in Debian's PyTorch 1.13 (Python,
+# /usr/bin/python3, where installed; its row is pytorch-1.13..., not a peer
+# of the ratio). Its "samples/s" column counts tokens (16 x 64 a step).
 #   tools/bench-cpu-train.sh [BUILD_DIR] [ROUNDS] [MODELS...]
 # Environment: THREADS (default: nproc), WINDOWS (5), STEPS (20),
 # PYTHON (python3; a command that runs a Python with PyTorch 2.x).
@@ -17,7 +22,7 @@ build="${1:-build}"
 rounds="${2:-3}"
 shift 2 || true
 models=("$@")
-[[ ${#models[@]} -gt 0 ]] || models=(cnn cnn_wide mlp)
+[[ ${#models[@]} -gt 0 ]] || models=(cnn cnn_wide mlp char_gpt)
 threads="${THREADS:-$(nproc)}"
 windows="${WINDOWS:-5}"
 steps="${STEPS:-20}"
@@ -27,9 +32,44 @@ export KILN_GIT_COMMIT="${KILN_GIT_COMMIT:-$(git -C "$here" rev-parse --short HE
 lines="$(mktemp)"
 trap 'rm -f "$lines"' EXIT
 echo "# $(date -u +%FT%TZ) commit $KILN_GIT_COMMIT, $threads threads, $rounds rounds x $windows windows x $steps steps" >&2
+char_gpt_steps="${CHAR_GPT_STEPS:-60}"
+debian_python="${DEBIAN_PYTHON:-/usr/bin/python3}"
+# bench_char_gpt's and gpt_torch.py's JSON lines in this script's fields:
+# versions kiln, torch-<v>-eager|compiled (2.x) or pytorch-<v>-eager (1.13), tokens as samples.
+char_gpt_line() {
+  python3 -c '
+import json, sys
+for line in sys.stdin:
+    if not line.startswith("{"):
+        continue
+    d = json.loads(line)
+    v = d["version"]
+    if v.startswith("pytorch "):
+        _, ver, mode = v.split()
+        ver = ver.split("+")[0]
+        v = ("torch-" if not ver.startswith("1.") else "pytorch-") + ver + "-" + mode
+    print(json.dumps({"bench": "train_char_gpt", "version": v, "threads": d["threads"],
+                      "batch": d["batch"] * d["context"], "ms_per_step": d["ms_per_step"]}))
+'
+}
+run_char_gpt() {
+  OMP_NUM_THREADS="$threads" "$build/benchmarks/bench_char_gpt" "$char_gpt_steps" | char_gpt_line | tee -a "$lines"
+  for compile in "" --compile; do
+    "${python[@]}" "$here/benchmarks/train/gpt_torch.py" --steps "$char_gpt_steps" --threads "$threads" $compile \
+      2>/dev/null | char_gpt_line | tee -a "$lines"
+  done
+  if "$debian_python" -c "import torch" 2>/dev/null; then
+    "$debian_python" "$here/benchmarks/train/gpt_torch.py" --steps "$char_gpt_steps" --threads "$threads" \
+      2>/dev/null | char_gpt_line | tee -a "$lines"
+  fi
+}
 for ((r = 1; r <= rounds; ++r)); do
   for m in "${models[@]}"; do
     echo "# round $r $m: $(uptime | sed 's/.*load/load/')" >&2
+    if [[ $m == char_gpt ]]; then
+      run_char_gpt
+      continue
+    fi
     "$build/benchmarks/bench_train_models" "$m" "$windows" "$steps" "$threads" | tee -a "$lines"
     if [[ -x "$build/benchmarks/peer/bench_train_models_libtorch" ]]; then
       "$build/benchmarks/peer/bench_train_models_libtorch" "$m" "$windows" "$steps" "$threads" | tee -a "$lines"
