@@ -67,9 +67,13 @@ TEST(CpuConvChoice, AFastConvolutionIsTimedInSeveralPassesOfBoth) {
   ASSERT_TRUE(m.has_value());
   EXPECT_GE(m->passes, 2);
   EXPECT_LE(m->passes, 4);
-  // 10 ms blocks of a convolution that takes microseconds.
+  // At least three runs a block (the very first not counted)...
+  EXPECT_GE(m->im2col_runs, 3 * m->passes - 1);
+  EXPECT_GE(m->onednn_runs, 3 * m->passes - 1);
+  // ...and 10 ms blocks, which im2col, microseconds a run on one thread,
+  // fills with many more. (oneDNN's OpenMP regions can take milliseconds
+  // each when other processes load the cores, as under ctest -j2.)
   EXPECT_GE(m->im2col_runs, 10 * m->passes);
-  EXPECT_GE(m->onednn_runs, 10 * m->passes);
   EXPECT_GT(m->im2col_seconds, 0);
   EXPECT_LT(m->im2col_seconds, 1.0);
   EXPECT_GT(m->onednn_seconds, 0);
