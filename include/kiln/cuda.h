@@ -163,7 +163,8 @@ Conv2dImpl conv2d_impl();
 // How a CUDA embedding backward adds gradient rows that share an id.
 // Deterministic (the default): the ids are radix-sorted with their
 // positions and each id's rows are summed in position order by one thread
-// per column, so a run repeats bit for bit, at the cost of a sort of the
+// per column, so a run is meant to repeat bit for bit (compiled, not yet run on a
+// GPU), at the cost of a sort of the
 // N ids per backward (small next to the step). Off: float atomics into the
 // gradient rows, whose order of additions varies from run to run.
 void set_embedding_deterministic(bool deterministic);

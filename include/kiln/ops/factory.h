@@ -39,8 +39,9 @@ Tensor randn_like(const Tensor& t, const TensorOptions& opts = {});
 Tensor bernoulli(const Tensor& probabilities);
 // num_samples category indices (int64) per row of weights ([n] or [R, n],
 // non-negative, finite, not all zero; they need not sum to 1), drawn with
-// or without replacement from the default generator. The same seed draws
-// the same indices on every device. Bad weights are a ValueError (on a GPU
+// or without replacement from the default generator. The same seed is meant
+// to draw the same indices on every device (the CUDA draw is compiled, not
+// yet run on a GPU). Bad weights are a ValueError (on a GPU
 // raised at the next host synchronisation; the draw gives zeros meanwhile).
 Tensor multinomial(const Tensor& weights, int64_t num_samples, bool replacement = false);
 
