@@ -11,13 +11,18 @@
 #      machine's paths), JUnit XML
 #   3. compute-sanitizer memcheck on one test per kernel family, racecheck on
 #      one test per kernel that uses shared memory (at the same time)
-#   4. the kernel benchmarks in quick mode, a short GPU training benchmark and
-#      a GPT-2 124M training step (kiln and PyTorch, bf16 autocast, quick mode)
-#   5. the summary (printed last, also summary.txt)
+#   4. the example trainers, each on the CPU and on the GPU with the same
+#      settings: char_gpt (bf16 autocast on the GPU) on the repository's
+#      docs/, the Fashion-MNIST CNN; the GPU's final loss / accuracy must be
+#      within a tolerance of the CPU's
+#   5. in quick mode: attention and layer norm against PyTorch's, a GPT-2
+#      124M training step (kiln and PyTorch, bf16 autocast), the other kernel
+#      benchmarks and a short CNN training benchmark, in that order
+#   6. the summary (printed last, also summary.txt)
 # A stage that runs out of time is reported as TIMEOUT, never as a pass or a
 # failure. If a GPU is visible and any CUDA test skipped, the run fails: a
-# skip there means the GPU was never used. The whole check stays under 7
-# minutes. Writes these 7 files to OUTDIR: summary.txt env.txt tests.log
+# skip there means the GPU was never used. The stages' caps add up to 9.5
+# minutes (a device call may last 10). Writes these 7 files to OUTDIR: summary.txt env.txt tests.log
 # junit.xml sanitizer.log bench.jsonl bench.md.
 # Exit status: 0 pass (with no GPU: everything that could run passed),
 # 1 something failed, 3 nothing failed but something timed out.
@@ -33,8 +38,9 @@ bundle="${KILN_GPU_BUNDLE:-$repo/.gpu/kiln-gpu.tar.xz}"
 work="${KILN_GPU_WORK:-${TMPDIR:-/tmp}/kiln-gpu-check}"
 t0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - t0 )); }
-# Stage caps in seconds; they add up to under 7 minutes with the unpacking.
-cap_tests=180 cap_memcheck=90 cap_racecheck=90 cap_bench_each=30 cap_bench=120
+# Stage caps in seconds: with the unpacking and NCCL's 60 s at most 9.5
+# minutes in all (4 trainer runs of 40 s at most).
+cap_tests=120 cap_memcheck=90 cap_racecheck=90 cap_trainer_each=40 cap_bench_each=30 cap_bench=120
 rm -f "$out"/{summary.txt,env.txt,tests.log,junit.xml,sanitizer.log,bench.jsonl,bench.md}
 summary=()
 say() { summary+=("$*"); echo "gpu-check: $*"; }
@@ -303,7 +309,58 @@ else
   done
 fi
 
-# --- 4. benchmarks ------------------------------------------------------------------------------
+# --- 4. the example trainers on the GPU, against the same runs on the CPU ------------------------
+# A short char_gpt run on the repository's own text (the fortunes are not on
+# the GPU machine) and 200 steps of the Fashion-MNIST CNN. The CPU runs the
+# same seeds and settings in f32, so the tolerance covers bf16 autocast
+# (char_gpt) and cuDNN's order of additions, not a different experiment.
+char_gpt_exe="$work/bin/char_gpt" fashion_exe="$work/bin/fashion_mnist"
+char_gpt_args=(--data docs --steps 200 --eval-every 100 --eval-windows 256 --sample-tokens 80 --seed 0)
+fashion_args=(--data "$KILN_FASHION_MNIST_DIR" --epochs 1 --max-steps 200 --seed 0)
+# run_trainer LABEL EXE ARGS...: its output to logs/LABEL.log, its status echoed.
+run_trainer() {
+  local label=$1; shift
+  timeout -k 5 "$cap_trainer_each" "$@" >"$work/logs/$label.log" 2>&1
+  echo $?
+}
+trainer_verdict() {   # NAME METRIC CPU_VALUE CUDA_VALUE CPU_RC CUDA_RC OK(0/1) TOLERANCE
+  local name=$1 metric=$2 cpu=$3 gpu=$4 cpu_rc=$5 gpu_rc=$6 ok=$7 tol=$8
+  if ((gpu_rc == 124 || gpu_rc == 137)); then say "  $name on cuda: TIMEOUT after $cap_trainer_each s"; timeouts+=("$name on cuda")
+  elif ((gpu_rc != 0)); then say "  $name on cuda: FAILED (rc $gpu_rc): $(tail -1 "$work/logs/$name-cuda.log")"; failures+=("$name on cuda")
+  elif ((cpu_rc == 124 || cpu_rc == 137)); then say "  $name on cpu (the reference): TIMEOUT after $cap_trainer_each s; cuda's $metric $gpu"; timeouts+=("$name on cpu")
+  elif ((cpu_rc != 0)); then say "  $name on cpu (the reference): FAILED (rc $cpu_rc); cuda's $metric $gpu"; failures+=("$name on cpu")
+  elif ((ok)); then say "  $name: PASS: $metric cuda $gpu, cpu $cpu (tolerance $tol)"
+  else say "  $name: FAIL: $metric cuda $gpu, cpu $cpu (tolerance $tol)"; failures+=("$name: cuda against cpu"); fi
+}
+if ((!gpu_visible)); then
+  say "trainers: NOT RUN (no GPU visible)"
+  not_run+=("char_gpt and the Fashion-MNIST trainer on cuda")
+elif [[ ! -x "$char_gpt_exe" || ! -x "$fashion_exe" ]]; then
+  say "trainers: the bundle lacks char_gpt or fashion_mnist"; failures+=("trainers missing from the bundle")
+else
+  say "trainers (each on cpu and on cuda, ${cap_trainer_each} s each):"
+  cpu_rc=$(run_trainer char_gpt-cpu "$char_gpt_exe" --device cpu "${char_gpt_args[@]}")
+  gpu_rc=$(run_trainer char_gpt-cuda "$char_gpt_exe" --device cuda:0 --amp bf16 "${char_gpt_args[@]}")
+  final_loss() { sed -n 's/^final validation loss \([0-9.]*\) nats.*/\1/p' "$work/logs/$1.log" | tail -1; }
+  cpu_loss=$(final_loss char_gpt-cpu) gpu_loss=$(final_loss char_gpt-cuda)
+  ok=$(python3 -c 'import sys; c, g = map(float, sys.argv[1:]); print(int(abs(c - g) <= 0.15 and g < 3.3))' \
+         "${cpu_loss:-nan}" "${gpu_loss:-nan}" 2>/dev/null || echo 0)
+  trainer_verdict char_gpt "validation loss (nats/byte)" "${cpu_loss:-none}" "${gpu_loss:-none}" "$cpu_rc" "$gpu_rc" "$ok" \
+    "0.15, and under 3.3"
+  cpu_rc=$(run_trainer fashion_mnist-cpu "$fashion_exe" --device cpu "${fashion_args[@]}")
+  gpu_rc=$(run_trainer fashion_mnist-cuda "$fashion_exe" --device cuda:0 "${fashion_args[@]}")
+  accuracy() { sed -n 's/^accuracy  *\([0-9.]*\) .*/\1/p' "$work/logs/$1.log" | tail -1; }
+  cpu_acc=$(accuracy fashion_mnist-cpu) gpu_acc=$(accuracy fashion_mnist-cuda)
+  ok=$(python3 -c 'import sys; c, g = map(float, sys.argv[1:]); print(int(abs(c - g) <= 0.03 and g > 0.75))' \
+         "${cpu_acc:-nan}" "${gpu_acc:-nan}" 2>/dev/null || echo 0)
+  trainer_verdict fashion_mnist "test accuracy" "${cpu_acc:-none}" "${gpu_acc:-none}" "$cpu_rc" "$gpu_rc" "$ok" \
+    "0.03, and over 0.75"
+  for label in char_gpt-cpu char_gpt-cuda fashion_mnist-cpu fashion_mnist-cuda; do
+    { echo "=== trainer $label"; tail -n 60 "$work/logs/$label.log"; echo; } >>"$out/tests.log"
+  done
+fi
+
+# --- 5. benchmarks ------------------------------------------------------------------------------
 : >"$out/bench.jsonl"
 { echo "# kiln kernel benchmarks (quick mode)"; echo
   echo "device: ${gpus:-no GPU visible}  "; echo "date: $(date -u +%Y-%m-%d)  "; echo "commit: ${bundle_commit:0:12}"
@@ -312,21 +369,30 @@ export KILN_BENCH_QUICK=1
 bench_ok=0 bench_bad=0 bench_skip=0
 bs=$(date +%s)
 bench_cmds=()
-# Every kernel benchmark (benchmarks/kernels/*.cu), in quick mode.
-for cu in benchmarks/kernels/*.cu; do
-  exe="$work/bin/$(basename "$cu" .cu)"
-  [[ -x "$exe" ]] && bench_cmds+=("$exe --quick")
+# In the order of what the 120 s are for, so that a stage that runs out
+# leaves out the least wanted: issue 9's attention and layer norm against
+# PyTorch's, the GPT-2 124M step in kiln and PyTorch, then the other kernel
+# benchmarks, then the CNN training benchmark.
+torch_ok=0
+((gpu_visible)) && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null && torch_ok=1
+first_kernels=(bench_attention bench_layer_norm)
+for name in "${first_kernels[@]}"; do
+  [[ -x "$work/bin/$name" ]] && bench_cmds+=("$work/bin/$name --quick")
 done
 # PyTorch on the same shapes and GPU, in the same JSON lines (the GPU machine has torch).
-if ((gpu_visible)) && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-  bench_cmds+=("python3 benchmarks/kernels/torch_attention_layer_norm.py")
-  # GPT-2 124M training step in PyTorch under torch.autocast bf16, the peer of
-  # bench_gpt2_step below (quick: batch 4, 2 warm-up and 5 timed steps, 4096^3 ceiling).
-  bench_cmds+=("python3 benchmarks/train/gpt_torch.py --preset gpt2 --dtype bf16 --quick")
-fi
-((gpu_visible)) && [[ -x "$work/bin/bench_train_cnn" ]] && bench_cmds+=("$work/bin/bench_train_cnn 20 cuda:0")
-# GPT-2 124M training step in kiln under bf16 autocast: tokens/s and MFU (quick: as above).
+((torch_ok)) && bench_cmds+=("python3 benchmarks/kernels/torch_attention_layer_norm.py")
+# GPT-2 124M training step in kiln under bf16 autocast: tokens/s and MFU, and
+# its peer in PyTorch under torch.autocast bf16 (quick: batch 4, 2 warm-up
+# and 5 timed steps, 4096^3 ceiling).
 ((gpu_visible)) && [[ -x "$work/bin/bench_gpt2_step" ]] && bench_cmds+=("$work/bin/bench_gpt2_step --quick")
+((torch_ok)) && bench_cmds+=("python3 benchmarks/train/gpt_torch.py --preset gpt2 --dtype bf16 --quick")
+# Every other kernel benchmark (benchmarks/kernels/*.cu), in quick mode.
+for cu in benchmarks/kernels/*.cu; do
+  name="$(basename "$cu" .cu)" exe="$work/bin/$(basename "$cu" .cu)"
+  [[ " ${first_kernels[*]} " == *" $name "* ]] && continue
+  [[ -x "$exe" ]] && bench_cmds+=("$exe --quick")
+done
+((gpu_visible)) && [[ -x "$work/bin/bench_train_cnn" ]] && bench_cmds+=("$work/bin/bench_train_cnn 20 cuda:0")
 for cmd in "${bench_cmds[@]}"; do
   name=$(basename "${cmd%% *}")
   [[ "$name" == python3 ]] && name=$(basename "$(cut -d' ' -f2 <<<"$cmd")")
@@ -350,7 +416,7 @@ else
   not_run+=("the kernel benchmarks and the GPU training benchmarks (CNN, GPT-2 step)")
 fi
 
-# --- 5. summary -----------------------------------------------------------------------------------
+# --- 6. summary -----------------------------------------------------------------------------------
 if ((${#failures[@]})); then result="FAIL: $(IFS=';'; echo "${failures[*]}" | sed 's/;/; /g')"; status=1
 elif ((${#timeouts[@]})); then result="INCOMPLETE: timed out: ${timeouts[*]}"; status=3
 elif ((!gpu_visible)); then result="PASS on the CPU; NOTHING WAS CHECKED ON A GPU"; status=0
