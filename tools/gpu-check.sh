@@ -314,7 +314,6 @@ fi
 # the GPU machine) and 200 steps of the Fashion-MNIST CNN. The CPU runs the
 # same seeds and settings in f32, so the tolerance covers bf16 autocast
 # (char_gpt) and cuDNN's order of additions, not a different experiment.
-char_gpt_exe="$work/bin/char_gpt" fashion_exe="$work/bin/fashion_mnist"
 char_gpt_args=(--data docs --steps 200 --eval-every 100 --eval-windows 256 --sample-tokens 80 --seed 0)
 fashion_args=(--data "$KILN_FASHION_MNIST_DIR" --epochs 1 --max-steps 200 --seed 0)
 # run_trainer LABEL EXE ARGS...: its output to logs/LABEL.log, its status echoed.
@@ -323,41 +322,40 @@ run_trainer() {
   timeout -k 5 "$cap_trainer_each" "$@" >"$work/logs/$label.log" 2>&1
   echo $?
 }
-trainer_verdict() {   # NAME METRIC CPU_VALUE CUDA_VALUE CPU_RC CUDA_RC OK(0/1) TOLERANCE
-  local name=$1 metric=$2 cpu=$3 gpu=$4 cpu_rc=$5 gpu_rc=$6 ok=$7 tol=$8
+# compare_trainer NAME METRIC PATTERN CONDITION TOLERANCE CUDA_FLAGS ARGS...:
+# runs the bundle's NAME on the CPU and on cuda:0 (CUDA_FLAGS added there),
+# reads METRIC from each log with the sed PATTERN, and passes when the
+# Python CONDITION on c (the CPU's value) and g (the GPU's) holds.
+compare_trainer() {
+  local name=$1 metric=$2 pattern=$3 condition=$4 tol=$5 cuda_flags=$6; shift 6
+  local exe="$work/bin/$name" cpu_rc gpu_rc cpu gpu ok
+  cpu_rc=$(run_trainer "$name-cpu" "$exe" --device cpu "$@")
+  # shellcheck disable=SC2086  # CUDA_FLAGS is a list of words
+  gpu_rc=$(run_trainer "$name-cuda" "$exe" --device cuda:0 $cuda_flags "$@")
+  cpu=$(sed -n "$pattern" "$work/logs/$name-cpu.log" | tail -1) gpu=$(sed -n "$pattern" "$work/logs/$name-cuda.log" | tail -1)
+  ok=$(python3 -c "import sys; c, g = map(float, sys.argv[1:]); print(int($condition))" "${cpu:-nan}" "${gpu:-nan}" \
+         2>/dev/null || echo 0)
   if ((gpu_rc == 124 || gpu_rc == 137)); then say "  $name on cuda: TIMEOUT after $cap_trainer_each s"; timeouts+=("$name on cuda")
   elif ((gpu_rc != 0)); then say "  $name on cuda: FAILED (rc $gpu_rc): $(tail -1 "$work/logs/$name-cuda.log")"; failures+=("$name on cuda")
-  elif ((cpu_rc == 124 || cpu_rc == 137)); then say "  $name on cpu (the reference): TIMEOUT after $cap_trainer_each s; cuda's $metric $gpu"; timeouts+=("$name on cpu")
-  elif ((cpu_rc != 0)); then say "  $name on cpu (the reference): FAILED (rc $cpu_rc); cuda's $metric $gpu"; failures+=("$name on cpu")
+  elif ((cpu_rc == 124 || cpu_rc == 137)); then say "  $name on cpu (the reference): TIMEOUT after $cap_trainer_each s; cuda's $metric ${gpu:-none}"; timeouts+=("$name on cpu")
+  elif ((cpu_rc != 0)); then say "  $name on cpu (the reference): FAILED (rc $cpu_rc); cuda's $metric ${gpu:-none}"; failures+=("$name on cpu")
   elif ((ok)); then say "  $name: PASS: $metric cuda $gpu, cpu $cpu (tolerance $tol)"
-  else say "  $name: FAIL: $metric cuda $gpu, cpu $cpu (tolerance $tol)"; failures+=("$name: cuda against cpu"); fi
+  else say "  $name: FAIL: $metric cuda ${gpu:-none}, cpu ${cpu:-none} (tolerance $tol)"; failures+=("$name: cuda against cpu"); fi
+  for d in cpu cuda; do
+    { echo "=== trainer $name on $d"; tail -n 60 "$work/logs/$name-$d.log"; echo; } >>"$out/tests.log"
+  done
 }
 if ((!gpu_visible)); then
   say "trainers: NOT RUN (no GPU visible)"
   not_run+=("char_gpt and the Fashion-MNIST trainer on cuda")
-elif [[ ! -x "$char_gpt_exe" || ! -x "$fashion_exe" ]]; then
+elif [[ ! -x "$work/bin/char_gpt" || ! -x "$work/bin/fashion_mnist" ]]; then
   say "trainers: the bundle lacks char_gpt or fashion_mnist"; failures+=("trainers missing from the bundle")
 else
   say "trainers (each on cpu and on cuda, ${cap_trainer_each} s each):"
-  cpu_rc=$(run_trainer char_gpt-cpu "$char_gpt_exe" --device cpu "${char_gpt_args[@]}")
-  gpu_rc=$(run_trainer char_gpt-cuda "$char_gpt_exe" --device cuda:0 --amp bf16 "${char_gpt_args[@]}")
-  final_loss() { sed -n 's/^final validation loss \([0-9.]*\) nats.*/\1/p' "$work/logs/$1.log" | tail -1; }
-  cpu_loss=$(final_loss char_gpt-cpu) gpu_loss=$(final_loss char_gpt-cuda)
-  ok=$(python3 -c 'import sys; c, g = map(float, sys.argv[1:]); print(int(abs(c - g) <= 0.15 and g < 3.3))' \
-         "${cpu_loss:-nan}" "${gpu_loss:-nan}" 2>/dev/null || echo 0)
-  trainer_verdict char_gpt "validation loss (nats/byte)" "${cpu_loss:-none}" "${gpu_loss:-none}" "$cpu_rc" "$gpu_rc" "$ok" \
-    "0.15, and under 3.3"
-  cpu_rc=$(run_trainer fashion_mnist-cpu "$fashion_exe" --device cpu "${fashion_args[@]}")
-  gpu_rc=$(run_trainer fashion_mnist-cuda "$fashion_exe" --device cuda:0 "${fashion_args[@]}")
-  accuracy() { sed -n 's/^accuracy  *\([0-9.]*\) .*/\1/p' "$work/logs/$1.log" | tail -1; }
-  cpu_acc=$(accuracy fashion_mnist-cpu) gpu_acc=$(accuracy fashion_mnist-cuda)
-  ok=$(python3 -c 'import sys; c, g = map(float, sys.argv[1:]); print(int(abs(c - g) <= 0.03 and g > 0.75))' \
-         "${cpu_acc:-nan}" "${gpu_acc:-nan}" 2>/dev/null || echo 0)
-  trainer_verdict fashion_mnist "test accuracy" "${cpu_acc:-none}" "${gpu_acc:-none}" "$cpu_rc" "$gpu_rc" "$ok" \
-    "0.03, and over 0.75"
-  for label in char_gpt-cpu char_gpt-cuda fashion_mnist-cpu fashion_mnist-cuda; do
-    { echo "=== trainer $label"; tail -n 60 "$work/logs/$label.log"; echo; } >>"$out/tests.log"
-  done
+  compare_trainer char_gpt "validation loss (nats/byte)" 's/^final validation loss \([0-9.]*\) nats.*/\1/p' \
+    'abs(c - g) <= 0.15 and g < 3.3' "0.15, and under 3.3" "--amp bf16" "${char_gpt_args[@]}"
+  compare_trainer fashion_mnist "test accuracy" 's/^accuracy  *\([0-9.]*\) .*/\1/p' \
+    'abs(c - g) <= 0.03 and g > 0.75' "0.03, and over 0.75" "" "${fashion_args[@]}"
 fi
 
 # --- 5. benchmarks ------------------------------------------------------------------------------
