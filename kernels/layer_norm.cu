@@ -188,7 +188,11 @@ void launch_layer_norm_bwd(const void* gy, const void* x, const void* w, const v
     V* partial_w = gw ? static_cast<V*>(workspace) : nullptr;
     V* partial_b = gb ? static_cast<V*>(workspace) + (gw ? G * n : 0) : nullptr;
     const size_t shared = static_cast<size_t>((gw ? 1 : 0) + (gb ? 1 : 0)) * static_cast<size_t>(n) * sizeof(V);
-    const bool in_shared = shared <= kSharedLimit;
+    // The 48 KB limit holds for static and dynamic shared memory together:
+    // block_allreduce's 32 Pair<V> are static (n = 6144 with gw and gb in f32
+    // is exactly 48 KB of dynamic memory, and would not launch).
+    const size_t static_shared = 32 * sizeof(Pair<V>);
+    const bool in_shared = shared + static_shared <= kSharedLimit;
     layer_norm_bwd_kernel<T><<<static_cast<unsigned>(G), kBwdThreads, in_shared ? shared : 0, stream>>>(
         static_cast<const T*>(gy), static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const V*>(mean),
         static_cast<const V*>(rstd), static_cast<T*>(gx), partial_w, partial_b, rows, n, in_shared);

@@ -184,11 +184,13 @@ TEST(CudaEmbedding, OutOfRangeIdIsRaisedAtTheNextSynchronisation) {
 }
 
 // Rows short enough for the shared-memory partials and long enough (n =
-// 7000: 2n f32 > 48 KB) for the workspace ones.
+// 7000: 2n f32 > 48 KB) for the workspace ones; n = 6144 is the edge (2n
+// f32 = 48 KB exactly, over the limit with the kernel's static shared
+// memory, so layer norm takes the workspace and RMS norm the shared path).
 TEST(CudaLayerNorm, BackwardPathsMatchTheCpu) {
   if (!cuda::is_available()) GTEST_SKIP() << "no usable CUDA device: " << cuda::unavailable_reason();
   manual_seed(8);
-  for (int64_t n : {768, 7000})
+  for (int64_t n : {768, 6144, 7000})
     for (bool rms : {false, true}) {
       Tensor x = randn({37, n}), w = randn({n}), b = randn({n}), gy = randn({37, n});
       auto run = [&](const Device& dev) {
