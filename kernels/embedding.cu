@@ -2,7 +2,9 @@
 //
 // Forward: one thread per output element, a grid-stride loop over N * C;
 // the thread of column 0 counts an id outside [0, V) for the op's deferred
-// error (the row is written as zeros).
+// error (the row is written as zeros). With C == 0 there is no element to
+// hang the check on, and a thread per id checks the ids alone, so that the
+// GPU refuses what the CPU refuses.
 // Backward, deterministic (kiln::cuda::embedding_deterministic, the
 // default): cub's radix sort orders the ids together with their positions
 // (stably, so equal ids keep position order); then, one thread per (sorted
@@ -26,6 +28,12 @@ namespace kiln::kernels {
 
 namespace {
 
+// Counts a bad id and keeps one of them for the error message.
+__device__ inline void record_bad_id(int64_t* errors, int64_t id) {
+  atomicAdd(reinterpret_cast<unsigned long long*>(&errors[0]), 1ull);
+  atomicExch(reinterpret_cast<unsigned long long*>(&errors[1]), static_cast<unsigned long long>(id));
+}
+
 template <class T>
 __global__ void embedding_fwd_kernel(const T* __restrict__ w, const int64_t* __restrict__ ids, T* __restrict__ out,
                                      int64_t* __restrict__ errors, int64_t N, int64_t V, int64_t C) {
@@ -34,13 +42,18 @@ __global__ void embedding_fwd_kernel(const T* __restrict__ w, const int64_t* __r
     const int64_t id = ids[n];
     if (id < 0 || id >= V) {
       out[i] = static_cast<T>(opmath_t<T>(0));
-      if (c == 0) {
-        atomicAdd(reinterpret_cast<unsigned long long*>(&errors[0]), 1ull);
-        atomicExch(reinterpret_cast<unsigned long long*>(&errors[1]), static_cast<unsigned long long>(id));
-      }
+      if (c == 0) record_bad_id(errors, id);
       continue;
     }
     out[i] = w[id * C + c];
+  }
+}
+
+__global__ void embedding_check_ids_kernel(const int64_t* __restrict__ ids, int64_t* __restrict__ errors, int64_t N,
+                                           int64_t V) {
+  for (int64_t n = global_thread(); n < N; n += grid_threads()) {
+    const int64_t id = ids[n];
+    if (id < 0 || id >= V) record_bad_id(errors, id);
   }
 }
 
@@ -96,7 +109,12 @@ void launch_embedding_fwd(const void* weight, const int64_t* ids, void* out, int
                           int64_t V, int64_t C, cudaStream_t stream) {
   const char* name = "embedding_fwd";
   KILN_NVTX_RANGE(name);
-  if (N == 0 || C == 0) return;
+  if (N == 0) return;
+  if (C == 0) {
+    embedding_check_ids_kernel<<<grid_for(N, kThreads), kThreads, 0, stream>>>(ids, errors, N, V);
+    KILN_CHECK_LAUNCH(name, stream);
+    return;
+  }
   visit_floating(dtype, name, [&](auto tag) {
     using T = decltype(tag);
     embedding_fwd_kernel<T><<<grid_for(N * C, kThreads), kThreads, 0, stream>>>(

@@ -11,7 +11,7 @@ namespace kiln::cuda {
 void CudaBackend::embedding_forward(const Tensor& weight, const Tensor& ids, Tensor& out, Tensor& errors) {
   KILN_INTERNAL_ASSERT(weight.is_contiguous() && ids.is_contiguous() && out.is_contiguous(),
                        "embedding_forward expects contiguous tensors");
-  if (out.numel() == 0) return;
+  if (ids.numel() == 0) return;  // with C == 0 the ids are still checked
   LaunchContext ctx(weight.device());
   kernels::launch_embedding_fwd(weight.raw_data_ptr(), static_cast<const int64_t*>(ids.raw_data_ptr()),
                                 out.raw_data_ptr(), static_cast<int64_t*>(errors.raw_data_ptr()), weight.dtype(),

@@ -181,6 +181,15 @@ TEST(CudaEmbedding, OutOfRangeIdIsRaisedAtTheNextSynchronisation) {
         (void)out.to(kCpu);
       },
       IndexError);
+  // Rows of width 0 have no element to check an id at; the ids are checked all the same, as on the CPU.
+  Tensor empty_rows = randn({10, 0}).to(kGpu);
+  EXPECT_THROW(
+      {
+        Tensor out = embedding(empty_rows, tensor(std::vector<int64_t>{1, 12}).to(kGpu));
+        cuda::synchronize();
+        (void)out.to(kCpu);
+      },
+      IndexError);
 }
 
 // Rows short enough for the shared-memory partials and long enough (n =

@@ -63,6 +63,8 @@ std::vector<OpRow> embedding_rows() {
             ErrorKind::Index, {"embedding", "[0, 10)", "10"}),
       error("negative_id", [] { embedding(zeros({10, 4}), tensor(std::vector<int64_t>{-1})); }, ErrorKind::Index,
             {"embedding", "-1"}),
+      error("id_out_of_range_in_rows_of_width_0", [] { embedding(zeros({10, 0}), tensor(std::vector<int64_t>{12})); },
+            ErrorKind::Index, {"embedding", "[0, 10)", "12"}),
       error("float_ids", [] { embedding(zeros({10, 4}), zeros({3})); }, ErrorKind::DType, {"embedding", "ids"}),
       error("weight_rank", [] { embedding(zeros({10}), zeros({3}, kInt64)); }, ErrorKind::Shape,
             {"embedding", "[num_embeddings, dim]"}),
