@@ -10,7 +10,8 @@
 // means of dnorm = gy*w and dnorm*xhat, one to write gx and add gy*xhat and
 // gy to the block's partial gw and gb. Each thread owns the columns tid,
 // tid + 256, ... of those partials, so they need no atomics; they live in
-// shared memory when 2n values fit in 48 KB, in the workspace otherwise. A
+// shared memory when 2n values fit in 48 KB beside block_allreduce's static
+// partials, in the workspace otherwise. A
 // second kernel adds the G partials of each column in block order, so gw and
 // gb do not depend on timing.
 #include <algorithm>

@@ -22,8 +22,8 @@
 # A stage that runs out of time is reported as TIMEOUT, never as a pass or a
 # failure. If a GPU is visible and any CUDA test skipped, the run fails: a
 # skip there means the GPU was never used. The stages' caps add up to 9.5
-# minutes (a device call may last 10). Writes these 7 files to OUTDIR: summary.txt env.txt tests.log
-# junit.xml sanitizer.log bench.jsonl bench.md.
+# minutes (a device call may last 10). Writes these 7 files to OUTDIR:
+# summary.txt env.txt tests.log junit.xml sanitizer.log bench.jsonl bench.md.
 # Exit status: 0 pass (with no GPU: everything that could run passed),
 # 1 something failed, 3 nothing failed but something timed out.
 # Environment: KILN_GPU_BUNDLE (default .gpu/kiln-gpu.tar.xz), KILN_GPU_WORK
@@ -386,7 +386,7 @@ done
 ((torch_ok)) && bench_cmds+=("python3 benchmarks/train/gpt_torch.py --preset gpt2 --dtype bf16 --quick")
 # Every other kernel benchmark (benchmarks/kernels/*.cu), in quick mode.
 for cu in benchmarks/kernels/*.cu; do
-  name="$(basename "$cu" .cu)" exe="$work/bin/$(basename "$cu" .cu)"
+  name="$(basename "$cu" .cu)"; exe="$work/bin/$name"
   [[ " ${first_kernels[*]} " == *" $name "* ]] && continue
   [[ -x "$exe" ]] && bench_cmds+=("$exe --quick")
 done
